@@ -1,0 +1,419 @@
+"""The one deployment configuration model.
+
+Loaded from one TOML file (``storefront.toml`` at the project root by default, or the
+path in ``STOREFRONT_CONFIG``) and validated here, with errors that name the field.
+``infra/``, ``sandbox/`` and ``replication/`` all read it; the Lambda functions do not
+(they get their settings from environment variables that the CDK app or the sandbox
+derives from this model).
+
+Resource names are derived here, in one place, so that the CDK app, the sandbox and the
+operator tooling always agree on them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = "storefront.toml"
+ENV_PATH = "STOREFRONT_CONFIG"
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,20}[a-z0-9]$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+
+ROUTING_MODES = ("failover", "latency")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong. ``field`` is its dotted path."""
+
+    def __init__(self, field_path: str, message: str, source: str | None = None) -> None:
+        self.field = field_path
+        self.reason = message
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{field_path}: {message}")
+
+
+class _Section:
+    """Reads one TOML table, type-checking each key and rejecting unknown ones."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(path or "<root>", f"expected a table, got {type(data).__name__}")
+        self._data = dict(data)
+        self._path = path
+        self._seen: set[str] = set()
+
+    def _name(self, key: str) -> str:
+        return f"{self._path}.{key}" if self._path else key
+
+    def get(self, key: str, types: type | tuple[type, ...], default: Any = ...) -> Any:
+        self._seen.add(key)
+        if key not in self._data:
+            if default is ...:
+                raise ConfigError(self._name(key), "is required")
+            return default
+        value = self._data[key]
+        # bool is an int in Python; never accept it where a number is meant.
+        if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+            raise ConfigError(self._name(key), f"expected {_type_names(types)}, got a boolean")
+        if not isinstance(value, types):
+            raise ConfigError(self._name(key), f"expected {_type_names(types)}, got {type(value).__name__}")
+        return value
+
+    def int_in(self, key: str, lo: int, hi: int, default: Any = ...) -> int:
+        value = self.get(key, int, default)
+        if not lo <= value <= hi:
+            raise ConfigError(self._name(key), f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    def number_in(self, key: str, lo: float, hi: float, default: Any = ...) -> float:
+        value = float(self.get(key, (int, float), default))
+        if not lo <= value <= hi:
+            raise ConfigError(self._name(key), f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    def section(self, key: str) -> _Section:
+        self._seen.add(key)
+        return _Section(self._data.get(key, {}), self._name(key))
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def done(self) -> None:
+        unknown = sorted(set(self._data) - self._seen)
+        if unknown:
+            raise ConfigError(self._name(unknown[0]), f"unknown setting (known: {', '.join(sorted(self._seen))})")
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list"}
+    seq = types if isinstance(types, tuple) else (types,)
+    return " or ".join(names.get(t, t.__name__) for t in seq)
+
+
+@dataclass(frozen=True)
+class HealthCheckConfig:
+    """Route 53 health checks (and the sandbox's emulation of them).
+
+    AWS accepts only 10 or 30 second intervals; the sandbox accepts any whole number of
+    seconds so that drills can be rehearsed quickly. ``infra`` enforces the AWS values.
+    """
+
+    interval_seconds: int = 30
+    failure_threshold: int = 3
+    path: str = "/health"
+
+    @property
+    def detection_budget_seconds(self) -> float:
+        """The documented worst case for noticing a failure, plus one second of slack."""
+        return self.interval_seconds * self.failure_threshold + 1.0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Search index settings shared by both engines."""
+
+    index_alias: str = "products"
+    shards: int = 1
+    replicas: int = 1
+    bulk_max_operations: int = 1000
+    bulk_max_bytes: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What ``replication status`` flags and what a drill is judged against."""
+
+    replication_latency_ms: int = 2000
+    iterator_age_ms: int = 60_000
+    dlq_depth: int = 0
+    index_lag_seconds: float = 5.0
+    drill_detection_seconds: float | None = None  # default: interval x threshold + 1 s
+    drill_rto_seconds: float | None = None  # default: detection + 30 s
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """The local two-region emulation (``storefront sandbox up``)."""
+
+    host: str = "127.0.0.1"
+    aws_port: int = 5055
+    global_port: int = 8080
+    first_region_port: int = 8081  # region i listens on first_region_port + i
+    replication_lag_ms: int = 200
+    health_check_interval_seconds: int = 2
+    health_check_failure_threshold: int = 2
+    state_dir: str = ".sandbox"
+    account: str = "123456789012"
+
+    def region_port(self, regions: tuple[str, ...], region: str) -> int:
+        return self.first_region_port + regions.index(region)
+
+
+@dataclass(frozen=True)
+class OpenSearchSizing:
+    instance_type: str = "r7g.large.search"
+    instance_count: int = 2
+    volume_gb: int = 20
+    serverless: bool = False
+
+
+@dataclass(frozen=True)
+class AwsConfig:
+    """AWS-only settings (the CDK app); the sandbox ignores them."""
+
+    account: str
+    domain_name: str
+    hosted_zone_id: str
+    hosted_zone_name: str
+    # Per region: an existing ACM certificate ARN, or "dns" for a DNS-validated one.
+    certificates: Mapping[str, str] = field(default_factory=dict)
+    opensearch: Mapping[str, OpenSearchSizing] = field(default_factory=dict)
+    indexer_memory_mb: int = 1024
+    search_memory_mb: int = 1024
+    api_rate_limit_per_5min: int = 2000
+
+    def certificate(self, region: str) -> str:
+        return self.certificates.get(region, "dns")
+
+    def sizing(self, region: str) -> OpenSearchSizing:
+        return self.opensearch.get(region, OpenSearchSizing())
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    name_prefix: str
+    regions: tuple[str, ...]
+    routing: str = "failover"
+    health_check: HealthCheckConfig = field(default_factory=HealthCheckConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    aws: AwsConfig | None = None
+    source: str | None = None
+
+    # ---- derived names: the one place every component takes them from ----
+    @property
+    def primary(self) -> str:
+        return self.regions[0]
+
+    @property
+    def secondaries(self) -> tuple[str, ...]:
+        return self.regions[1:]
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.name_prefix}-products"
+
+    def bucket_name(self, region: str, account: str | None = None) -> str:
+        acct = account or (self.aws.account if self.aws else self.sandbox.account)
+        return f"{self.name_prefix}-content-{acct}-{region}"
+
+    def queue_name(self, region: str) -> str:
+        return f"{self.name_prefix}-content-events-{region}"
+
+    def dlq_name(self, region: str) -> str:
+        return f"{self.name_prefix}-indexer-dlq-{region}"
+
+    def maintenance_parameter(self, region: str) -> str:
+        return f"/{self.name_prefix}/{region}/maintenance"
+
+    def stack_name(self, kind: str, region: str | None = None) -> str:
+        return f"{self.name_prefix}-{kind}" + (f"-{region}" if region else "")
+
+    def require_region(self, region: str) -> str:
+        if region not in self.regions:
+            raise ConfigError("regions", f"{region!r} is not one of the configured regions {list(self.regions)}")
+        return region
+
+
+def parse_config(data: Mapping[str, Any], source: str | None = None) -> DeploymentConfig:
+    """Validate a parsed TOML document into a :class:`DeploymentConfig`."""
+    try:
+        return _parse(data, source)
+    except ConfigError as exc:
+        if exc.source is None and source is not None:
+            raise ConfigError(exc.field, exc.reason, source) from None
+        raise
+
+
+def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
+    root = _Section(data, "")
+    prefix = root.get("name_prefix", str, "storefront")
+    if not _PREFIX.match(prefix):
+        raise ConfigError("name_prefix", "use 3-22 lowercase letters, digits or '-', starting with a letter")
+
+    regions_raw = root.get("regions", list)
+    if len(regions_raw) < 2:
+        raise ConfigError("regions", f"needs two or more regions (the first is primary), got {len(regions_raw)}")
+    for i, region in enumerate(regions_raw):
+        if not isinstance(region, str) or not _REGION.match(region):
+            raise ConfigError(f"regions[{i}]", f"{region!r} is not an AWS region name like 'eu-west-1'")
+    if len(set(regions_raw)) != len(regions_raw):
+        raise ConfigError("regions", "lists a region twice")
+    regions = tuple(regions_raw)
+
+    routing = root.get("routing", str, "failover")
+    if routing not in ROUTING_MODES:
+        raise ConfigError("routing", f"must be one of {', '.join(ROUTING_MODES)}, got {routing!r}")
+
+    hc = root.section("health_check")
+    health = HealthCheckConfig(
+        interval_seconds=hc.int_in("interval_seconds", 1, 30, 30),
+        failure_threshold=hc.int_in("failure_threshold", 1, 10, 3),
+        path=hc.get("path", str, "/health"),
+    )
+    if not health.path.startswith("/"):
+        raise ConfigError("health_check.path", "must start with '/'")
+    hc.done()
+
+    en = root.section("engine")
+    engine = EngineConfig(
+        index_alias=en.get("index_alias", str, "products"),
+        shards=en.int_in("shards", 1, 64, 1),
+        replicas=en.int_in("replicas", 0, 5, 1),
+        bulk_max_operations=en.int_in("bulk_max_operations", 1, 10_000, 1000),
+        bulk_max_bytes=en.int_in("bulk_max_bytes", 64 * 1024, 100 * 1024 * 1024, 5 * 1024 * 1024),
+    )
+    if not re.match(r"^[a-z][a-z0-9_-]{0,100}$", engine.index_alias):
+        raise ConfigError("engine.index_alias", "use lowercase letters, digits, '-' or '_', starting with a letter")
+    en.done()
+
+    th = root.section("thresholds")
+    drill_det = th.get("drill_detection_seconds", (int, float), None)
+    drill_rto = th.get("drill_rto_seconds", (int, float), None)
+    thresholds = Thresholds(
+        replication_latency_ms=th.int_in("replication_latency_ms", 1, 3_600_000, 2000),
+        iterator_age_ms=th.int_in("iterator_age_ms", 1, 86_400_000, 60_000),
+        dlq_depth=th.int_in("dlq_depth", 0, 1_000_000, 0),
+        index_lag_seconds=th.number_in("index_lag_seconds", 0.01, 3600, 5.0),
+        drill_detection_seconds=float(drill_det) if drill_det is not None else None,
+        drill_rto_seconds=float(drill_rto) if drill_rto is not None else None,
+    )
+    th.done()
+
+    sb = root.section("sandbox")
+    sandbox = SandboxConfig(
+        host=sb.get("host", str, "127.0.0.1"),
+        aws_port=sb.int_in("aws_port", 1024, 65535, 5055),
+        global_port=sb.int_in("global_port", 1024, 65535, 8080),
+        first_region_port=sb.int_in("first_region_port", 1024, 65000, 8081),
+        replication_lag_ms=sb.int_in("replication_lag_ms", 0, 600_000, 200),
+        health_check_interval_seconds=sb.int_in("health_check_interval_seconds", 1, 30, 2),
+        health_check_failure_threshold=sb.int_in("health_check_failure_threshold", 1, 10, 2),
+        state_dir=sb.get("state_dir", str, ".sandbox"),
+        account=sb.get("account", str, "123456789012"),
+    )
+    if sandbox.host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError("sandbox.host", "the sandbox only listens on the loopback address (127.0.0.1)")
+    if not _ACCOUNT.match(sandbox.account):
+        raise ConfigError("sandbox.account", "must be 12 digits")
+    ports = [sandbox.aws_port, sandbox.global_port] + [sandbox.region_port(regions, r) for r in regions]
+    if len(set(ports)) != len(ports):
+        raise ConfigError("sandbox", f"ports overlap: aws {sandbox.aws_port}, global {sandbox.global_port}, "
+                          f"regions {sandbox.first_region_port}..{sandbox.first_region_port + len(regions) - 1}")
+    sb.done()
+
+    aws = _parse_aws(root.section("aws"), regions) if root.has("aws") else None
+    root.done()
+    return DeploymentConfig(
+        name_prefix=prefix,
+        regions=regions,
+        routing=routing,
+        health_check=health,
+        engine=engine,
+        thresholds=thresholds,
+        sandbox=sandbox,
+        aws=aws,
+        source=source,
+    )
+
+
+def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
+    account = sec.get("account", str)
+    if not _ACCOUNT.match(account):
+        raise ConfigError("aws.account", f"must be a 12-digit AWS account id, got {account!r}")
+    domain = sec.get("domain_name", str).lower().rstrip(".")
+    if not _DOMAIN.match(domain):
+        raise ConfigError("aws.domain_name", f"{domain!r} is not a DNS name like 'search.example.com'")
+    zone_id = sec.get("hosted_zone_id", str)
+    if not _ZONE_ID.match(zone_id):
+        raise ConfigError("aws.hosted_zone_id", f"{zone_id!r} is not a Route 53 hosted zone id like 'Z0123456789ABC'")
+    zone_name = sec.get("hosted_zone_name", str).lower().rstrip(".")
+    if not (domain == zone_name or domain.endswith("." + zone_name)):
+        raise ConfigError("aws.hosted_zone_name", f"{domain!r} is not inside the zone {zone_name!r}")
+
+    certs_sec = sec.section("certificates")
+    certificates: dict[str, str] = {}
+    for region in regions:
+        value = certs_sec.get(region, str, "dns")
+        if value != "dns":
+            m = _CERT_ARN.match(value)
+            if not m:
+                raise ConfigError(f"aws.certificates.{region}", "must be an ACM certificate ARN or \"dns\"")
+            if m.group(1) != region:
+                raise ConfigError(f"aws.certificates.{region}", f"the certificate is in {m.group(1)}; "
+                                  "a regional API needs a certificate in its own region")
+        certificates[region] = value
+    certs_sec.done()
+
+    os_sec = sec.section("opensearch")
+    sizing: dict[str, OpenSearchSizing] = {}
+    for region in regions:
+        r = os_sec.section(region)
+        instance_type = r.get("instance_type", str, "r7g.large.search")
+        if not instance_type.endswith(".search"):
+            raise ConfigError(f"aws.opensearch.{region}.instance_type", "must be an OpenSearch instance type "
+                              "ending in '.search', like 'r7g.large.search'")
+        sizing[region] = OpenSearchSizing(
+            instance_type=instance_type,
+            instance_count=r.int_in("instance_count", 1, 80, 2),
+            volume_gb=r.int_in("volume_gb", 10, 16_384, 20),
+            serverless=r.get("serverless", bool, False),
+        )
+        r.done()
+    os_sec.done()
+
+    aws = AwsConfig(
+        account=account,
+        domain_name=domain,
+        hosted_zone_id=zone_id,
+        hosted_zone_name=zone_name,
+        certificates=certificates,
+        opensearch=sizing,
+        indexer_memory_mb=sec.int_in("indexer_memory_mb", 128, 10_240, 1024),
+        search_memory_mb=sec.int_in("search_memory_mb", 128, 10_240, 1024),
+        api_rate_limit_per_5min=sec.int_in("api_rate_limit_per_5min", 100, 2_000_000_000, 2000),
+    )
+    sec.done()
+    return aws
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The file to read: the argument, else ``$STOREFRONT_CONFIG``, else ./storefront.toml."""
+    return Path(path or os.environ.get(ENV_PATH) or DEFAULT_PATH)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> DeploymentConfig:
+    """Read and validate the configuration file; raises :class:`ConfigError` naming the field."""
+    p = config_path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("<file>", f"configuration file not found; create it or set {ENV_PATH}", str(p)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("<file>", f"not valid TOML: {exc}", str(p)) from None
+    return parse_config(data, str(p))

@@ -1,0 +1,1 @@
+"""The ``storefront`` console command. Each area registers its own subcommands."""
