@@ -226,6 +226,16 @@ class DeploymentConfig:
     def dlq_name(self, region: str) -> str:
         return f"{self.name_prefix}-indexer-dlq-{region}"
 
+    def indexer_function_name(self, region: str) -> str:
+        return f"{self.name_prefix}-indexer-{region}"
+
+    def search_function_name(self, region: str) -> str:
+        return f"{self.name_prefix}-search-{region}"
+
+    def health_check_name(self, region: str) -> str:
+        """The ``Name`` tag of the region's Route 53 health check (also tagged ``storefront:region``)."""
+        return f"{self.name_prefix}-{region}"
+
     def maintenance_parameter(self, region: str) -> str:
         return f"/{self.name_prefix}/{region}/maintenance"
 
