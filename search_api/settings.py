@@ -1,0 +1,71 @@
+"""The search Lambda's settings, read from environment variables and validated at init.
+
+=============================  ====================================================
+``AWS_REGION``                 the region served (``X-Served-Region``, ``region``)
+``MAINTENANCE_PARAMETER``      SSM parameter; value ``on`` takes the region out of
+                               ``/health`` (default ``/storefront/{region}/maintenance``)
+``MAINTENANCE_CACHE_SECONDS``  how long a read of it is reused (default 5)
+``SEARCH_TIMEOUT_MS``          an engine call slower than this answers 503 (default 2000)
+``SEARCH_ENGINE`` and the other engine variables: see :mod:`catalog.engine`.
+=============================  ====================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from catalog.engine import ENGINES
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing or wrong; the message names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {message}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    maintenance_parameter: str
+    maintenance_cache_seconds: float = 5.0
+    search_timeout_ms: float = 2000.0
+
+    @property
+    def search_timeout_seconds(self) -> float:
+        return self.search_timeout_ms / 1000.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        region = env.get("AWS_REGION", "").strip()
+        if not region:
+            raise SettingsError("AWS_REGION", "is required (the region this function serves)")
+        engine = env.get("SEARCH_ENGINE", "opensearch")
+        if engine not in ENGINES:
+            raise SettingsError("SEARCH_ENGINE", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
+        parameter = env.get("MAINTENANCE_PARAMETER", f"/storefront/{region}/maintenance").strip()
+        if not parameter.startswith("/"):
+            raise SettingsError("MAINTENANCE_PARAMETER", f"must be an SSM parameter path starting with '/', "
+                                                         f"got {parameter!r}")
+        return cls(
+            region=region,
+            maintenance_parameter=parameter,
+            maintenance_cache_seconds=_number(env, "MAINTENANCE_CACHE_SECONDS", 5.0, 0.0, 3600.0),
+            search_timeout_ms=_number(env, "SEARCH_TIMEOUT_MS", 2000.0, 1.0, 60_000.0),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise SettingsError(name, f"must be between {lo:g} and {hi:g}, got {raw!r}")
+    return value
