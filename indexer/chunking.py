@@ -1,0 +1,69 @@
+"""Split a batch's operations into ``_bulk`` chunks bounded by count and bytes.
+
+The byte size of an operation is an upper-bound estimate of its ``_bulk`` lines (action
+line + document), computed without serialising: every string counts its characters, x6
+when it is not ASCII (a JSON ``\\uXXXX`` escape is the worst case), plus a fixed
+allowance per field for names, quotes and the action line. Over-estimating only ends a
+chunk a little early; an operation larger than the byte bound travels alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from catalog.engine.port import ClearContent, Operation, Tombstone, UpsertContent, UpsertItem
+from catalog.model import Content, Product
+
+ACTION_BYTES = 256  # action/metadata line, bookkeeping fields, newlines
+FIELD_BYTES = 40  # "name": and punctuation, per field or list element
+
+
+def _text(value: str | None) -> int:
+    if not value:
+        return 8
+    return (len(value) if value.isascii() else 6 * len(value)) + FIELD_BYTES
+
+
+def _product_bytes(p: Product) -> int:
+    size = 15 * FIELD_BYTES + 3 * 24  # fixed fields, numbers
+    size += _text(p.title) + _text(p.brand) + 3 * _text(p.category) + _text(p.description)
+    size += _text(p.currency) + _text(p.image_url) + _text(p.created_at) + _text(p.updated_at)
+    for tag in p.tags:
+        size += _text(tag)
+    return size
+
+
+def _content_bytes(c: Content) -> int:
+    size = 4 * FIELD_BYTES + _text(c.long_description)
+    for k, v in c.specifications.items():
+        size += _text(k) + _text(v)
+    for image in c.images:
+        size += _text(image)
+    return size
+
+
+def op_bytes(op: Operation) -> int:
+    """Upper-bound estimate of the operation's size in a ``_bulk`` body."""
+    if isinstance(op, UpsertItem):
+        return ACTION_BYTES + _product_bytes(op.product)
+    if isinstance(op, UpsertContent):
+        return ACTION_BYTES + _content_bytes(op.content)
+    if isinstance(op, Tombstone | ClearContent):
+        return ACTION_BYTES + _text(op.id) + 4 * FIELD_BYTES
+    raise TypeError(f"not an operation: {type(op).__name__}")
+
+
+def chunks(ops: Sequence[Operation], max_operations: int, max_bytes: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` slices of ``ops``, in order, each within both bounds (or a single op)."""
+    if max_operations < 1 or max_bytes < 1:
+        raise ValueError("max_operations and max_bytes must be positive")
+    start = 0
+    size = 0
+    for i, op in enumerate(ops):
+        n = op_bytes(op)
+        if i > start and (i - start >= max_operations or size + n > max_bytes):
+            yield start, i
+            start, size = i, 0
+        size += n
+    if start < len(ops):
+        yield start, len(ops)
