@@ -71,7 +71,8 @@ def _parameter(param: P.Param) -> dict[str, Any]:
     elif param.kind == "list":
         spec.update(style="form", explode=False)
     if param.example is not None:
-        spec["example"] = param.example.split(",") if param.kind == "list" else param.example
+        spec["example"] = (param.example.split(",") if param.kind == "list"
+                           else [param.example] if param.repeatable else param.example)
     return spec
 
 
