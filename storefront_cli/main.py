@@ -23,6 +23,7 @@ EXIT_USAGE = 2
 # area modules that add subcommands, in help order
 COMMAND_MODULES: tuple[str, ...] = (
     "storefront_cli.config_cmd",
+    "replication.cli",
 )
 
 

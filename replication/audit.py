@@ -1,0 +1,456 @@
+"""``storefront audit``: is every region's index what its table and bucket say?
+
+For each audited region R, batch by batch (bounded memory):
+
+* the table (parallel scan segments, or a random sample of segments) against the index
+  (``engine.states(ids)``):
+
+  ============  =============================================================
+  missing       the table has the item; the index has no item for it
+  stale         the index holds an older item version (or an older tombstone)
+  ahead         the index holds a newer item version than the table
+  resurrected   the table holds an item the index tombstoned at the same or a
+                newer version: a late or conflicting write brought it back
+                in the table (the index is right to hide it; a writer must
+                write it again with a new version, or delete it)
+  invalid       the item cannot become a document (the indexer dead-letters it)
+  extra         (``--full``) the index shows a product the table does not have
+  ============  =============================================================
+
+* the bucket's ``products/{id}.json`` for each scanned id against the index's content
+  version: ``content_missing``, ``content_stale`` (index older or newer), ``content_extra``
+  (index has content, the object is gone), ``content_invalid``;
+* the other regions' tables by version (``table_differs``) and the buckets' ``products/``
+  objects (``bucket_differs``: listed side by side in key order, equal ETags mean equal
+  content, otherwise both objects are read and their versions compared).
+
+A candidate is confirmed by a consistent re-read of the table and the index, and a write
+younger than the lag threshold (its version encodes its time, see
+:mod:`catalog.versioning`) is in flight, not a finding. ``repair=True`` re-applies the
+table's current state through the port for every repairable finding: ``UpsertItem``
+(missing, stale), ``Tombstone`` (extra), ``UpsertContent`` / ``ClearContent`` (content).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from catalog.convert import TransformError, product_from_item, version_of
+from catalog.engine import ClearContent, DocState, Operation, Tombstone, UpsertContent, UpsertItem
+from catalog.model import content_key
+from catalog.versioning import version_for_time
+from replication.sources import (
+    ContentRead,
+    batch_get,
+    list_content,
+    parallel_scan,
+    read_contents,
+    sample_scan,
+)
+from replication.targets import Target
+from storefront_cli.progress import Progress
+
+REPAIRABLE = ("missing", "stale", "extra", "content_missing", "content_stale", "content_extra")
+MAX_LISTED = 200  # findings kept per kind for the report; all are counted (and repaired)
+BATCH = 500
+
+
+@dataclass
+class Finding:
+    kind: str
+    region: str
+    id: str
+    detail: str = ""
+    table_version: int | None = None
+    index_version: int | None = None
+    other_region: str | None = None
+    repaired: bool | None = None  # None: not attempted
+
+
+@dataclass
+class AuditReport:
+    regions: list[str]
+    mode: str  # "full" or "sample"
+    repair: bool
+    items_checked: dict[str, int] = field(default_factory=dict)
+    index_docs_checked: dict[str, int] = field(default_factory=dict)
+    objects_compared: int = 0
+    in_flight: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    repaired: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+    @property
+    def unrepaired(self) -> int:
+        return sum(self.counts.values()) - sum(self.repaired.values())
+
+    def add(self, finding: Finding) -> None:
+        self.counts[finding.kind] += 1
+        if sum(1 for f in self.findings if f.kind == finding.kind) < MAX_LISTED:
+            self.findings.append(finding)
+
+    def items_per_second(self) -> float:
+        n = sum(self.items_checked.values())
+        return n / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "regions": self.regions, "mode": self.mode, "repair": self.repair,
+            "items_checked": self.items_checked, "index_docs_checked": self.index_docs_checked,
+            "objects_compared": self.objects_compared, "in_flight": self.in_flight,
+            "counts": dict(self.counts), "repaired": dict(self.repaired),
+            "findings": [asdict(f) for f in self.findings], "seconds": round(self.seconds, 3),
+            "items_per_second": round(self.items_per_second(), 1),
+        }
+
+    def render(self) -> str:
+        lines = [f"audit ({self.mode}) of {', '.join(self.regions)}: "
+                 f"{sum(self.items_checked.values()):,} items, {sum(self.index_docs_checked.values()):,} index docs, "
+                 f"{self.objects_compared:,} objects compared in {self.seconds:.1f}s"]
+        if self.in_flight:
+            lines.append(f"  {self.in_flight} writes in flight (younger than the lag thresholds) were not counted")
+        if self.ok:
+            lines.append("  no discrepancies")
+            return "\n".join(lines)
+        for kind, n in sorted(self.counts.items()):
+            fixed = f" ({self.repaired[kind]} repaired)" if self.repair and kind in REPAIRABLE else ""
+            lines.append(f"  {kind}: {n}{fixed}")
+        for f in self.findings[:50]:
+            other = f" vs {f.other_region}" if f.other_region else ""
+            lines.append(f"    {f.region}{other} {f.kind} {f.id}: {f.detail}")
+        if len(self.findings) > 50:
+            lines.append(f"    ... {sum(self.counts.values()) - 50} more (use --json)")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- classification (pure)
+def classify_item(item: Mapping[str, Any] | None, state: DocState | None) -> tuple[str, str] | None:
+    """(kind, detail) of the table item vs the index state, or None if they agree."""
+    if item is None:
+        if state is not None and state.visible:
+            return "extra", f"index shows version {state.item_version}; the table has no item"
+        return None
+    try:
+        product = product_from_item(item)
+    except TransformError as exc:
+        return "invalid", str(exc)
+    v = product.version
+    if state is None or (state.item_version is None and not state.deleted):
+        return "missing", f"table version {v}; not in the index"
+    iv = state.item_version or 0
+    if state.deleted:
+        if v > iv:
+            return "stale", f"index holds a tombstone of version {iv}; table has {v}"
+        return "resurrected", f"index tombstoned version {iv}; the table holds version {v}"
+    if iv < v:
+        return "stale", f"index version {iv} < table version {v}"
+    if iv > v:
+        return "ahead", f"index version {iv} > table version {v}"
+    return None
+
+
+def classify_content(read: ContentRead, state: DocState | None) -> tuple[str, str] | None:
+    if read.error:
+        return "content_invalid", read.error
+    stored = state.content_version if state is not None else None
+    has_content = state is not None and state.content is not None
+    if read.content is None:
+        if has_content:
+            return "content_extra", f"index holds content version {stored}; the object is gone"
+        return None
+    if stored is None:
+        return "content_missing", f"object version {read.content.version}; no content in the index"
+    if stored < read.content.version:
+        return "content_stale", f"index content version {stored} < object version {read.content.version}"
+    if stored > read.content.version:
+        return "content_stale", f"index content version {stored} > object version {read.content.version}"
+    return None
+
+
+def _young(version: int | None, seconds: float, now_ms: int) -> bool:
+    """Whether a write of ``version`` (epoch ms x 1000 + n) happened in the last ``seconds``."""
+    return version is not None and version // 1000 >= now_ms - seconds * 1000
+
+
+# ---------------------------------------------------------------- the audit
+class Auditor:
+    def __init__(self, target: Target, *, regions: list[str] | None = None, sample: int | None = None,
+                 repair: bool = False, segments: int = 4, workers: int = 8,
+                 progress: bool = False, seed: int | None = None) -> None:
+        cfg = target.config
+        self.t = target
+        self.cfg = cfg
+        self.regions = regions or list(cfg.regions)
+        for r in self.regions:
+            cfg.require_region(r)
+        self.sample = sample
+        self.repair = repair
+        self.segments = segments
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit")
+        self.progress = progress
+        self.seed = seed
+        th = cfg.thresholds
+        self.index_lag = th.index_lag_seconds
+        self.replication_lag = th.replication_latency_ms / 1000
+        self.report = AuditReport(self.regions, "sample" if sample else "full", repair)
+
+    def run(self) -> AuditReport:
+        start = time.monotonic()
+        try:
+            for region in self.regions:
+                self._audit_table(region)
+                if not self.sample:
+                    self._audit_extra(region)
+            self._audit_buckets()
+        finally:
+            self.pool.shutdown(wait=True)
+            self.report.seconds = time.monotonic() - start
+        return self.report
+
+    # -- helpers
+    def _bar(self, label: str, total: int | None) -> Progress:
+        return Progress(label, total, enabled=self.progress)
+
+    def _pages(self, region: str) -> Iterator[list[dict[str, Any]]]:
+        ddb = self.t.client("dynamodb", region)
+        if self.sample:
+            yield from sample_scan(ddb, self.cfg.table_name, self.sample, segments=self.segments, seed=self.seed)
+        else:
+            yield from parallel_scan(ddb, self.cfg.table_name, segments=self.segments, page_size=BATCH)
+
+    # -- table vs index vs bucket vs other tables
+    def _audit_table(self, region: str) -> None:
+        ddb = self.t.client("dynamodb", region)
+        s3 = self.t.client("s3", region)
+        bucket = self.cfg.bucket_name(region)
+        engine = self.t.engine(region)
+        table = self.cfg.table_name
+        others = [o for o in self.cfg.regions if o != region]
+        total = self.sample or int(ddb.describe_table(TableName=table)["Table"].get("ItemCount", 0)) or None
+        checked = 0
+        with self._bar(f"audit {region}", total) as bar:
+            for page in self._pages(region):
+                ids = [item["id"] for item in page]
+                items = {item["id"]: item for item in page}
+                states = engine.states(ids)
+                contents = read_contents(s3, bucket, ids, self.pool)
+                other_items = {o: batch_get(self.t.client("dynamodb", o), table, ids) for o in others}
+                item_cands = [pid for pid in ids if classify_item(items[pid], states.get(pid))]
+                content_cands = [pid for pid in ids if classify_content(contents[pid], states.get(pid))]
+                if item_cands or content_cands:
+                    self._confirm_index(region, item_cands, content_cands, ddb, s3, bucket, engine)
+                self._compare_tables(region, page, other_items)
+                checked += len(page)
+                bar.advance(len(page))
+        self.report.items_checked[region] = checked
+
+    def _confirm_index(self, region: str, item_ids: list[str], content_ids: list[str], ddb: Any, s3: Any,
+                       bucket: str, engine: Any) -> None:
+        now_ms = int(time.time() * 1000)
+        ids = list(dict.fromkeys(item_ids + content_ids))
+        items = batch_get(ddb, self.cfg.table_name, ids, consistent=True)
+        states = engine.states(ids)
+        ops: list[tuple[Finding, Operation]] = []
+        for pid in item_ids:
+            item, state = items.get(pid), states.get(pid)
+            verdict = classify_item(item, state)
+            if verdict is None:
+                continue
+            kind, detail = verdict
+            tv = version_of(item) if item is not None and kind != "invalid" else None
+            if kind in ("missing", "stale") and _young(tv, self.index_lag, now_ms):
+                self.report.in_flight += 1
+                continue
+            f = Finding(kind, region, pid, detail, tv, state.item_version if state else None)
+            op = UpsertItem(product_from_item(item)) if kind in ("missing", "stale") and item else None
+            self._record(f, op, ops)
+        contents = read_contents(s3, bucket, content_ids, self.pool)
+        for pid in content_ids:
+            read, state = contents[pid], states.get(pid)
+            verdict = classify_content(read, state)
+            if verdict is None:
+                continue
+            kind, detail = verdict
+            cv = read.content.version if read.content else None
+            if kind in ("content_missing", "content_stale") and _young(cv, self.index_lag, now_ms):
+                self.report.in_flight += 1
+                continue
+            f = Finding(kind, region, pid, detail, cv, state.content_version if state else None)
+            op: Operation | None = None
+            if kind in ("content_missing", "content_stale") and read.content and (state is None or (
+                    state.content_version or 0) < read.content.version):
+                op = UpsertContent(read.content)
+            elif kind == "content_extra" and state is not None:
+                op = ClearContent(pid, max((state.content_version or 0) + 1, version_for_time(now_ms)))
+            self._record(f, op, ops)
+        self._apply(region, engine, ops)
+
+    def _record(self, finding: Finding, op: Operation | None, ops: list[tuple[Finding, Operation]]) -> None:
+        if self.repair and op is not None:
+            ops.append((finding, op))
+        self.report.add(finding)
+
+    def _apply(self, region: str, engine: Any, ops: list[tuple[Finding, Operation]]) -> None:
+        if not ops:
+            return
+        results = engine.apply([op for _, op in ops])
+        for (finding, _), result in zip(ops, results, strict=True):
+            finding.repaired = result.ok
+            if result.ok:
+                self.report.repaired[finding.kind] += 1
+            else:
+                finding.detail += f" (repair failed: {result.outcome.value} {result.reason or ''})".rstrip()
+
+    def _compare_tables(self, region: str, page: list[dict[str, Any]],
+                        other_items: dict[str, dict[str, dict[str, Any]]]) -> None:
+        now_ms = int(time.time() * 1000)
+        order = self.cfg.regions
+        audited = set(self.regions)
+        for other, found in other_items.items():
+            # a difference in versions is seen from both sides: report it once
+            report_versions = other not in audited or order.index(region) < order.index(other)
+            cands = []
+            for item in page:
+                o = found.get(item["id"])
+                v = _version(item)
+                if o is None or (report_versions and _version(o) != v):
+                    cands.append(item["id"])
+            if not cands:
+                continue
+            mine = batch_get(self.t.client("dynamodb", region), self.cfg.table_name, cands, consistent=True)
+            theirs = batch_get(self.t.client("dynamodb", other), self.cfg.table_name, cands, consistent=True)
+            for pid in cands:
+                a, b = mine.get(pid), theirs.get(pid)
+                va, vb = _version(a), _version(b)
+                if va == vb or (b is None and a is None):
+                    continue
+                if _young(max(va or 0, vb or 0), self.replication_lag, now_ms):
+                    self.report.in_flight += 1
+                    continue
+                if a is None and b is not None and other in audited:
+                    continue  # the other region's own scan reports it
+                detail = (f"{region} has version {va}, {other} has " + (f"version {vb}" if b else "no item"))
+                self.report.add(Finding("table_differs", region, pid, detail, va, vb, other))
+
+    # -- index vs table: what the index shows that the table lacks
+    def _audit_extra(self, region: str) -> None:
+        ddb = self.t.client("dynamodb", region)
+        engine = self.t.engine(region)
+        seen = 0
+        batch: list[DocState] = []
+        with self._bar(f"index {region}", None) as bar:
+            for state in engine.iter_states(batch_size=BATCH):
+                seen += 1
+                if state.visible:
+                    batch.append(state)
+                if len(batch) >= BATCH:
+                    self._check_extra(region, ddb, engine, batch)
+                    bar.advance(len(batch))
+                    batch = []
+            if batch:
+                self._check_extra(region, ddb, engine, batch)
+                bar.advance(len(batch))
+        self.report.index_docs_checked[region] = seen
+
+    def _check_extra(self, region: str, ddb: Any, engine: Any, states: list[DocState]) -> None:
+        ids = [s.id for s in states]
+        present = batch_get(ddb, self.cfg.table_name, ids)
+        absent = [pid for pid in ids if pid not in present]
+        if not absent:
+            return
+        confirmed = batch_get(ddb, self.cfg.table_name, absent, consistent=True)
+        now_states = engine.states([pid for pid in absent if pid not in confirmed])
+        ops: list[tuple[Finding, Operation]] = []
+        for pid, state in now_states.items():
+            if classify_item(None, state) is None:
+                continue
+            f = Finding("extra", region, pid, "the index shows it; the table has no item", None, state.item_version)
+            self._record(f, Tombstone(pid, state.item_version or 0), ops)
+        self._apply(region, engine, ops)
+
+    # -- buckets against each other
+    def _audit_buckets(self) -> None:
+        order = self.cfg.regions
+        audited = set(self.regions)
+        pairs = [(a, b) for a in self.regions for b in order
+                 if b != a and not (b in audited and order.index(b) < order.index(a))]
+        for a, b in pairs:
+            self._compare_buckets(a, b)
+
+    def _compare_buckets(self, a: str, b: str) -> None:
+        s3a, s3b = self.t.client("s3", a), self.t.client("s3", b)
+        ba, bb = self.cfg.bucket_name(a), self.cfg.bucket_name(b)
+        pending: list[str] = []
+        with self._bar(f"buckets {a}/{b}", None) as bar:
+            for pid, etag_a, etag_b in _merge_listings(list_content(s3a, ba), list_content(s3b, bb)):
+                self.report.objects_compared += 1
+                bar.advance()
+                if etag_a != etag_b:
+                    pending.append(pid)
+                if len(pending) >= BATCH:
+                    self._check_objects(a, b, pending)
+                    pending = []
+            if pending:
+                self._check_objects(a, b, pending)
+
+    def _check_objects(self, a: str, b: str, ids: list[str]) -> None:
+        now_ms = int(time.time() * 1000)
+        reads_a = read_contents(self.t.client("s3", a), self.cfg.bucket_name(a), ids, self.pool)
+        reads_b = read_contents(self.t.client("s3", b), self.cfg.bucket_name(b), ids, self.pool)
+        for pid in ids:
+            ca, cb = reads_a[pid].content, reads_b[pid].content
+            va, vb = (ca.version if ca else None), (cb.version if cb else None)
+            if va == vb:
+                continue
+            if _young(max(va or 0, vb or 0), self.replication_lag, now_ms):
+                self.report.in_flight += 1
+                continue
+            detail = f"{content_key(pid)}: {a} " + (f"version {va}" if ca else "missing") + f", {b} " + (
+                f"version {vb}" if cb else "missing")
+            self.report.add(Finding("bucket_differs", a, pid, detail, va, vb, b))
+
+
+def _version(item: Mapping[str, Any] | None) -> int | None:
+    if item is None:
+        return None
+    try:
+        return version_of(item)
+    except TransformError:
+        return None
+
+
+def _merge_listings(a: Iterator[tuple[str, str]], b: Iterator[tuple[str, str]]
+                    ) -> Iterator[tuple[str, str | None, str | None]]:
+    """Merge two key-ordered listings: (id, etag in a or None, etag in b or None)."""
+    sentinel = (None, None)
+    xa, xb = next(a, sentinel), next(b, sentinel)
+    while xa[0] is not None or xb[0] is not None:
+        ka = content_key(xa[0]) if xa[0] is not None else None
+        kb = content_key(xb[0]) if xb[0] is not None else None
+        if kb is None or (ka is not None and ka < kb):
+            yield xa[0], xa[1], None
+            xa = next(a, sentinel)
+        elif ka is None or kb < ka:
+            yield xb[0], None, xb[1]
+            xb = next(b, sentinel)
+        else:
+            yield xa[0], xa[1], xb[1]
+            xa, xb = next(a, sentinel), next(b, sentinel)
+
+
+def audit(target: Target, **kwargs: Any) -> AuditReport:
+    """Run an audit (see :class:`Auditor` for the options)."""
+    return Auditor(target, **kwargs).run()
+
+
+__all__ = ["AuditReport", "Auditor", "Finding", "audit", "classify_content", "classify_item"]

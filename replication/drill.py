@@ -1,0 +1,510 @@
+"""``storefront drill``: rehearse losing a region, and measure it.
+
+1. **Preflight**: every region healthy (as Route 53 sees it); replication latency and
+   index lag (``IteratorAge``) under the thresholds; refuse if taking this region out would
+   leave no healthy region to serve (with failover routing: the other record's region).
+2. **Inject**: the region's maintenance switch ``on`` (its ``/health`` answers 503), or
+   its Route 53 health check ``Inverted``.
+3. **Observe**: poll the health check status and the DNS answer (through the target's
+   :class:`~replication.routing.RoutingObserver`) and probe ``/search`` through the global
+   name; record the time to detection (status unhealthy) and the RTO (first search served
+   by another region; with no global URL, the DNS answer moving).
+4. **Verify**: write canary products into the surviving region while it serves alone; see
+   one searchable there; after the restore, every acknowledged canary must be in every
+   region's table and index (``lost_writes`` counts those that are not).
+5. **Restore** always (``finally``; Ctrl-C and SIGTERM included), then verify failback:
+   the region healthy again and the answer back to what it was. Canaries are deleted.
+6. **Report**: markdown, or a JSON object (``passed``, ``detection_seconds``,
+   ``rto_seconds``, ``lost_writes``, ``timeline``, ...) judged against
+   ``thresholds.drill_detection_seconds`` (default: interval x threshold + 1 s of the
+   health checks the target runs) and ``thresholds.drill_rto_seconds`` (default:
+   detection + 30 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.convert import item_from_product, serialize_item
+from catalog.engine import SearchRequest
+from catalog.model import Product
+from catalog.versioning import VersionClock
+from replication.routing import HEALTHY, UNHEALTHY, find_health_checks, probe_search, set_inverted
+from replication.sources import batch_get
+from replication.status import Check, metric_max
+from replication.targets import Target
+
+METHODS = ("maintenance", "health-check")
+CANARY_PREFIX = "drill-canary-"
+MAX_CANARIES = 30
+
+
+class DrillError(Exception):
+    """The drill cannot be set up (unknown region, missing health check...)."""
+
+
+@dataclass
+class Event:
+    t: float  # seconds since the drill started
+    at: str  # ISO-8601 UTC
+    event: str
+
+
+@dataclass
+class DrillReport:
+    region: str
+    method: str
+    target: str
+    executed: bool
+    survivor: str | None
+    detection_target: float
+    rto_target: float
+    preflight: list[Check] = field(default_factory=list)
+    passed: bool = False
+    detection_seconds: float | None = None
+    rto_seconds: float | None = None
+    failback_seconds: float | None = None
+    canary_searchable_seconds: float | None = None
+    canaries_written: int = 0
+    lost_writes: int = 0
+    restored: bool = False
+    interrupted: bool = False
+    answer_before: str | None = None
+    answer_during: str | None = None
+    failures: list[str] = field(default_factory=list)
+    timeline: list[Event] = field(default_factory=list)
+    started_at: str = ""
+
+    @property
+    def preflight_ok(self) -> bool:
+        return all(c.ok for c in self.preflight)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["preflight_ok"] = self.preflight_ok
+        return d
+
+    def render(self) -> str:
+        return render_markdown(self)
+
+
+class Timeline:
+    def __init__(self, echo: Callable[[str], Any] | None = None) -> None:
+        self.start = time.monotonic()
+        self.events: list[Event] = []
+        self._echo = echo
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def add(self, text: str) -> Event:
+        ev = Event(round(self.elapsed(), 3), datetime.now(UTC).isoformat(timespec="milliseconds"), text)
+        self.events.append(ev)
+        if self._echo:
+            self._echo(f"[{ev.t:7.2f}s] {text}")
+        return ev
+
+
+# ---------------------------------------------------------------- plan and preflight
+def survivor_for(target: Target, region: str, healthy: set[str]) -> str | None:
+    """The region that should serve while ``region`` is out (None: nobody would)."""
+    cfg = target.config
+    if cfg.routing == "failover":
+        record_regions = [cfg.primary, cfg.secondaries[0]]
+        candidates = [r for r in record_regions if r != region]
+    else:
+        candidates = [r for r in cfg.regions if r != region]
+    for r in candidates:
+        if r in healthy:
+            return r
+    return None
+
+
+def preflight(target: Target, region: str, method: str, minutes: int = 5) -> tuple[list[Check], str | None]:
+    cfg = target.config
+    th = cfg.thresholds
+    checks: list[Check] = []
+    healthy: set[str] = set()
+    for r in cfg.regions:
+        status = target.observer.health_status(r)
+        if status == HEALTHY:
+            healthy.add(r)
+        checks.append(Check(r, "route 53 health", status == HEALTHY, status, HEALTHY, status))
+    for src in cfg.regions:
+        cw = target.client("cloudwatch", src)
+        for dst in cfg.regions:
+            if dst != src:
+                v = metric_max(cw, "AWS/DynamoDB", "ReplicationLatency",
+                               {"TableName": cfg.table_name, "ReceivingRegion": dst}, minutes)
+                checks.append(_limit_check(src, f"replication latency -> {dst}", v, th.replication_latency_ms, "ms"))
+        age = metric_max(cw, "AWS/Lambda", "IteratorAge", {"FunctionName": cfg.indexer_function_name(src)}, minutes)
+        checks.append(_limit_check(src, "index lag (iterator age)", age, th.index_lag_seconds * 1000, "ms"))
+    survivor = survivor_for(target, region, healthy)
+    checks.append(Check(region, "a healthy region remains", survivor is not None, survivor, None,
+                        f"{survivor} would serve" if survivor else
+                        "taking this region out would leave no healthy region: refused"))
+    if method == "health-check":
+        hc = find_health_checks(target.client("route53", cfg.primary), cfg.regions).get(region)
+        checks.append(Check(region, "health check found", hc is not None, hc["Id"] if hc else None, None,
+                            f"health check {hc['Id']}" if hc else "no health check tagged storefront:region"))
+        if hc and hc["HealthCheckConfig"].get("Inverted"):
+            checks.append(Check(region, "health check not inverted", False, True, False,
+                                "already inverted: restore it first"))
+    else:
+        ssm = target.client("ssm", region)
+        name = cfg.maintenance_parameter(region)
+        try:
+            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+            checks.append(Check(region, "maintenance switch off", value != "on", value, "off",
+                                f"{name} = {value}"))
+        except ssm.exceptions.ParameterNotFound:
+            checks.append(Check(region, "maintenance switch off", False, None, "off", f"{name} not found"))
+    return checks, survivor
+
+
+def _limit_check(region: str, name: str, value: float | None, threshold: float, unit: str) -> Check:
+    if value is None:
+        return Check(region, name, True, None, threshold, "no data")
+    return Check(region, name, value <= threshold, value, threshold, f"{value:,.0f} {unit} (<= {threshold:,.0f})")
+
+
+def plan_steps(target: Target, region: str, method: str, survivor: str | None) -> list[str]:
+    cfg = target.config
+    inject = (f"set SSM {cfg.maintenance_parameter(region)} = on" if method == "maintenance"
+              else f"invert the Route 53 health check of {region}")
+    return [
+        f"preflight: all regions healthy, lag under thresholds, {survivor or 'NO REGION'} can serve",
+        f"inject: {inject}",
+        f"observe: health status and DNS answer every {target.poll_seconds:g}s, probe "
+        f"{target.global_url or 'the DNS answer'}; detection target {target.detection_target:g}s, "
+        f"RTO target {target.rto_target:g}s",
+        f"verify: canary products written in {survivor}; searchable there; after restore in every region",
+        "restore: undo the injection (always, also on Ctrl-C), verify failback, delete the canaries",
+    ]
+
+
+# ---------------------------------------------------------------- the drill
+class Drill:
+    def __init__(self, target: Target, region: str, method: str = "health-check", *,
+                 echo: Callable[[str], Any] | None = None, canary_interval: float = 1.0) -> None:
+        if method not in METHODS:
+            raise DrillError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+        self.t = target
+        self.cfg = target.config
+        self.region = self.cfg.require_region(region)
+        self.method = method
+        self.echo = echo
+        self.canary_interval = canary_interval
+        self.clock = VersionClock()
+        self.run_id = secrets.token_hex(4)
+        self.canaries: list[Product] = []
+        self.report = DrillReport(region, method, target.kind, False, None, target.detection_target,
+                                  target.rto_target, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        self._restore: Callable[[], None] | None = None
+
+    def plan(self) -> DrillReport:
+        self.report.preflight, self.report.survivor = preflight(self.t, self.region, self.method)
+        return self.report
+
+    def run(self) -> DrillReport:
+        """Preflight, inject, observe, verify, restore (always), report."""
+        rep = self.report
+        tl = Timeline(self.echo)
+        self.plan()
+        rep.executed = True
+        if not rep.preflight_ok:
+            rep.failures.append("preflight failed: nothing was injected")
+            tl.add("preflight failed; drill not started")
+            rep.timeline = tl.events
+            return rep
+        tl.add(f"preflight ok; {rep.survivor} will serve while {self.region} is out")
+        rep.answer_before = self.t.observer.answer()
+        tl.add(f"DNS answer before: {rep.answer_before}")
+        with _interrupts_as_keyboard_interrupt():
+            try:
+                self._inject(tl)
+                self._observe(tl)
+                self._verify_survivor(tl)
+            except KeyboardInterrupt:
+                rep.interrupted = True
+                rep.failures.append("interrupted")
+                tl.add("interrupted: restoring")
+            except Exception as exc:
+                rep.failures.append(f"error: {type(exc).__name__}: {exc}")
+                tl.add(f"error: {exc}; restoring")
+            finally:
+                self._restore_and_failback(tl)
+        if not rep.interrupted:
+            self._verify_everywhere(tl)
+        self._cleanup(tl)
+        rep.timeline = tl.events
+        self._judge()
+        tl.add("PASSED" if rep.passed else "FAILED: " + "; ".join(rep.failures))
+        rep.timeline = tl.events
+        return rep
+
+    # -- inject / restore
+    def _inject(self, tl: Timeline) -> None:
+        if self.method == "maintenance":
+            ssm = self.t.client("ssm", self.region)
+            name = self.cfg.maintenance_parameter(self.region)
+            before = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+
+            def restore() -> None:
+                ssm.put_parameter(Name=name, Value=before, Type="String", Overwrite=True)
+
+            self._restore = restore
+            ssm.put_parameter(Name=name, Value="on", Type="String", Overwrite=True)
+            tl.add(f"inject: {name} = on")
+        else:
+            r53 = self.t.client("route53", self.cfg.primary)
+            hc = find_health_checks(r53, self.cfg.regions)[self.region]
+            self._restore = lambda: set_inverted(r53, hc["Id"], False)
+            set_inverted(r53, hc["Id"], True)
+            tl.add(f"inject: health check {hc['Id']} inverted")
+        self._t_inject = time.monotonic()
+
+    def _restore_and_failback(self, tl: Timeline) -> None:
+        rep = self.report
+        if self._restore is None:
+            return
+        try:
+            self._restore()
+            rep.restored = True
+            t_restore = time.monotonic()
+            tl.add("restore: injection undone")
+        except Exception as exc:
+            rep.failures.append(f"RESTORE FAILED: {exc}: undo it by hand")
+            tl.add(f"RESTORE FAILED: {exc}")
+            return
+        deadline = t_restore + self.t.rto_target + self.t.detection_target
+        healthy_at = answer_at = None
+        while time.monotonic() < deadline:
+            if healthy_at is None and self.t.observer.health_status(self.region) == HEALTHY:
+                healthy_at = time.monotonic()
+                tl.add(f"failback: {self.region} healthy again")
+            if answer_at is None and self.t.observer.answer() == rep.answer_before:
+                answer_at = time.monotonic()
+                tl.add(f"failback: DNS answer back to {rep.answer_before}")
+            if healthy_at and answer_at:
+                rep.failback_seconds = round(max(healthy_at, answer_at) - t_restore, 3)
+                return
+            time.sleep(self.t.poll_seconds)
+        rep.failures.append(f"failback not seen within {deadline - t_restore:.0f}s")
+
+    # -- observe
+    def _observe(self, tl: Timeline) -> None:
+        rep = self.report
+        serving = rep.answer_before == self.region
+        deadline = self._t_inject + self.t.rto_target + self.t.detection_target
+        last_answer = rep.answer_before
+        last_canary = 0.0
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if rep.detection_seconds is None and self.t.observer.health_status(self.region) == UNHEALTHY:
+                rep.detection_seconds = round(now - self._t_inject, 3)
+                tl.add(f"detected: Route 53 reports {self.region} unhealthy")
+            answer = self.t.observer.answer()
+            if answer != last_answer:
+                tl.add(f"DNS answer: {last_answer} -> {answer}")
+                last_answer = answer
+                rep.answer_during = answer
+            if rep.rto_seconds is None:
+                if not serving:
+                    if rep.detection_seconds is not None:
+                        rep.rto_seconds = 0.0
+                        tl.add(f"{self.region} was not serving: traffic did not need to move")
+                elif self._traffic_moved(answer, tl):
+                    rep.rto_seconds = round(time.monotonic() - self._t_inject, 3)
+            if rep.rto_seconds is not None and now - last_canary >= self.canary_interval:
+                self._write_canary(tl)
+                last_canary = now
+            if rep.detection_seconds is not None and rep.rto_seconds is not None and len(self.canaries) >= 3:
+                return
+            time.sleep(self.t.poll_seconds)
+        if rep.detection_seconds is None:
+            rep.failures.append(f"{self.region} was never reported unhealthy")
+        if rep.rto_seconds is None:
+            rep.failures.append("traffic never moved to another region")
+
+    def _traffic_moved(self, answer: str | None, tl: Timeline) -> bool:
+        if self.t.global_url:
+            probe = probe_search(self.t.global_url, "", size=1)
+            if probe.ok and probe.region and probe.region != self.region:
+                tl.add(f"traffic moved: search through {self.t.global_url} served by {probe.region}")
+                return True
+            return False
+        if answer is not None and answer != self.region:
+            tl.add(f"traffic moved: DNS answers {answer}")
+            return True
+        return False
+
+    # -- canaries
+    def _write_canary(self, tl: Timeline) -> None:
+        survivor = self.report.survivor
+        if survivor is None or len(self.canaries) >= MAX_CANARIES:
+            return
+        n = len(self.canaries)
+        product = Product(
+            id=f"{CANARY_PREFIX}{self.run_id}-{n}", title=f"drillcanary{self.run_id} failover canary {n}",
+            brand="Storefront Drill", category="Operations > Drill", price=1.0, currency="USD",
+            in_stock=False, version=self.clock.next(), description="written by storefront drill; deleted after")
+        self.t.client("dynamodb", survivor).put_item(TableName=self.cfg.table_name,
+                                                     Item=serialize_item(item_from_product(product)))
+        self.canaries.append(product)  # acknowledged: put_item returned
+        self.report.canaries_written = len(self.canaries)
+        if n == 0:
+            tl.add(f"canary {product.id} written in {survivor}")
+
+    def _verify_survivor(self, tl: Timeline) -> None:
+        rep = self.report
+        if not self.canaries or rep.survivor is None:
+            return
+        first = self.canaries[0]
+        budget = self.cfg.thresholds.index_lag_seconds + 5.0
+        start = time.monotonic()
+        while time.monotonic() - start < budget:
+            if self._searchable(rep.survivor, first, via_global=True):
+                rep.canary_searchable_seconds = round(time.monotonic() - start, 3)
+                tl.add(f"canary searchable in {rep.survivor} after {rep.canary_searchable_seconds}s")
+                return
+            time.sleep(self.t.poll_seconds)
+        rep.failures.append(f"canary not searchable in {rep.survivor} within {budget:g}s")
+
+    def _searchable(self, region: str, product: Product, via_global: bool = False) -> bool:
+        token = f"drillcanary{self.run_id}"
+        url = self.t.global_url if via_global else self.t.region_urls.get(region)
+        if url:
+            probe = probe_search(url, token, size=50)
+            return probe.ok and product.id in probe.ids and (probe.region in (None, region))
+        result = self.t.engine(region).search(SearchRequest(text=token, size=50, facets=(), highlight=False))
+        return product.id in {h.id for h in result.hits}
+
+    def _verify_everywhere(self, tl: Timeline) -> None:
+        rep = self.report
+        if not self.canaries:
+            return
+        th = self.cfg.thresholds
+        budget = th.replication_latency_ms / 1000 + th.index_lag_seconds + 10.0
+        start = time.monotonic()
+        missing: set[tuple[str, str]] = set()
+        while time.monotonic() - start < budget:
+            missing = set(self._missing_canaries())
+            if not missing:
+                break
+            time.sleep(max(self.t.poll_seconds, 0.5))
+        rep.lost_writes = len({pid for _, pid in missing})
+        if missing:
+            sample = ", ".join(f"{pid} in {r}" for r, pid in sorted(missing)[:5])
+            rep.failures.append(f"{rep.lost_writes} acknowledged canary writes missing after {budget:g}s: {sample}")
+            tl.add(f"lost writes: {rep.lost_writes}")
+        else:
+            tl.add(f"all {len(self.canaries)} canaries in every region's table and index")
+
+    def _missing_canaries(self) -> Iterator[tuple[str, str]]:
+        ids = [p.id for p in self.canaries]
+        want = {p.id: p.version for p in self.canaries}
+        for region in self.cfg.regions:
+            items = batch_get(self.t.client("dynamodb", region), self.cfg.table_name, ids, consistent=True)
+            states = self.t.engine(region).states(ids)
+            for pid in ids:
+                item, state = items.get(pid), states.get(pid)
+                in_table = item is not None and int(item["version"]) >= want[pid]
+                in_index = state is not None and state.visible and (state.item_version or 0) >= want[pid]
+                if not (in_table and in_index):
+                    yield region, pid
+
+    def _cleanup(self, tl: Timeline) -> None:
+        survivor = self.report.survivor
+        if not self.canaries or survivor is None:
+            return
+        ddb = self.t.client("dynamodb", survivor)
+        for p in self.canaries:
+            with contextlib.suppress(Exception):
+                ddb.delete_item(TableName=self.cfg.table_name, Key={"id": {"S": p.id}})
+        tl.add(f"{len(self.canaries)} canaries deleted")
+
+    def _judge(self) -> None:
+        rep = self.report
+        if rep.detection_seconds is not None and rep.detection_seconds > rep.detection_target:
+            rep.failures.append(f"detection took {rep.detection_seconds:.1f}s > target {rep.detection_target:g}s")
+        if rep.rto_seconds is not None and rep.rto_seconds > rep.rto_target:
+            rep.failures.append(f"RTO {rep.rto_seconds:.1f}s > target {rep.rto_target:g}s")
+        if not rep.restored and "RESTORE FAILED" not in " ".join(rep.failures):
+            rep.failures.append("not restored")
+        if not self.canaries and not rep.interrupted and rep.rto_seconds is not None:
+            rep.failures.append("no canary was written")
+        rep.passed = not rep.failures and rep.preflight_ok
+
+
+@contextlib.contextmanager
+def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
+    """SIGTERM (like Ctrl-C) unwinds into the drill's ``finally`` that restores the region."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ---------------------------------------------------------------- report
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f} s"
+
+
+def render_markdown(rep: DrillReport) -> str:
+    verdict = ("PASSED" if rep.passed else "FAILED") if rep.executed else "PLAN (not executed)"
+    lines = [f"# Failover drill: {rep.region} via {rep.method} ({rep.target}) - {verdict}", ""]
+    if rep.executed and rep.preflight_ok:
+        lines += [
+            "| measure | value | target | ok |", "|---|---|---|---|",
+            f"| detection | {_fmt(rep.detection_seconds)} | <= {rep.detection_target:g} s | "
+            f"{_yes(rep.detection_seconds is not None and rep.detection_seconds <= rep.detection_target)} |",
+            f"| RTO (traffic served elsewhere) | {_fmt(rep.rto_seconds)} | <= {rep.rto_target:g} s | "
+            f"{_yes(rep.rto_seconds is not None and rep.rto_seconds <= rep.rto_target)} |",
+            f"| failback after restore | {_fmt(rep.failback_seconds)} | seen | "
+            f"{_yes(rep.failback_seconds is not None)} |",
+            f"| canary searchable in {rep.survivor} | {_fmt(rep.canary_searchable_seconds)} | seen | "
+            f"{_yes(rep.canary_searchable_seconds is not None)} |",
+            f"| lost writes | {rep.lost_writes} of {rep.canaries_written} canaries | 0 | "
+            f"{_yes(rep.lost_writes == 0)} |",
+            f"| restored | {'yes' if rep.restored else 'NO'} | yes | {_yes(rep.restored)} |",
+            "",
+        ]
+    lines += ["## Preflight", "", "| region | check | ok | detail |", "|---|---|---|---|"]
+    lines += [f"| {c.region} | {c.name} | {_yes(c.ok)} | {c.detail} |" for c in rep.preflight]
+    if rep.timeline:
+        lines += ["", "## Timeline", "", "| t (s) | event |", "|---:|---|"]
+        lines += [f"| {e.t:.2f} | {e.event} |" for e in rep.timeline]
+    if rep.failures:
+        lines += ["", "## Failures", ""] + [f"- {f}" for f in rep.failures]
+    return "\n".join(lines)
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def plan(target: Target, region: str, method: str = "health-check") -> tuple[DrillReport, list[str]]:
+    d = Drill(target, region, method)
+    rep = d.plan()
+    return rep, plan_steps(target, region, method, rep.survivor)
+
+
+def run_drill(target: Target, region: str, method: str = "health-check", **kwargs: Any) -> DrillReport:
+    return Drill(target, region, method, **kwargs).run()

@@ -1,0 +1,213 @@
+"""What the operator tooling talks to: AWS, or the local sandbox.
+
+The rule (also in README "Operations"):
+
+* ``--sandbox``: the sandbox must be running (``<sandbox.state_dir>/endpoints.json`` exists
+  and names a live supervisor pid), else a usage error;
+* ``--aws``: AWS, with boto3's default credentials and endpoints;
+* neither: the sandbox if it is running, else AWS.
+
+A relative ``sandbox.state_dir`` is read relative to the configuration file's folder.
+A :class:`Target` bundles per-region boto3 clients, per-region search
+engines (the port), the :class:`~replication.routing.RoutingObserver` and the URLs that
+drills probe; tests build one from moto clients and a fake observer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalog.config import DeploymentConfig, HealthCheckConfig
+from catalog.engine import SearchEngine, engine_from_env
+from replication.routing import AwsRoutingObserver, RoutingObserver, SandboxRoutingObserver
+
+ENGINE_VARIABLES = ("SEARCH_ENGINE", "INDEX_ALIAS", "EMBEDDED_INDEX_DIR", "OPENSEARCH_ENDPOINT", "OPENSEARCH_AUTH",
+                    "OPENSEARCH_SERVICE", "OPENSEARCH_USERNAME", "OPENSEARCH_PASSWORD", "OPENSEARCH_TIMEOUT")
+
+
+class TargetError(Exception):
+    """The requested target cannot be reached or is not set up; the message says what to do."""
+
+
+ClientFactory = Callable[[str, str], Any]
+
+
+@dataclass
+class Target:
+    kind: str  # "aws" or "sandbox"
+    config: DeploymentConfig
+    client: ClientFactory  # (service, region) -> boto3 client
+    engine_factory: Callable[[str], SearchEngine]
+    observer: RoutingObserver
+    global_url: str | None = None  # where shoppers go (drill probes)
+    region_urls: Mapping[str, str] = field(default_factory=dict)
+    health: HealthCheckConfig = field(default_factory=HealthCheckConfig)
+    poll_seconds: float = 1.0
+    _engines: dict[str, SearchEngine] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def engine(self, region: str) -> SearchEngine:
+        """The region's engine, built once per target."""
+        with self._lock:
+            if region not in self._engines:
+                self._engines[region] = self.engine_factory(region)
+            return self._engines[region]
+
+    def close(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.close()
+            self._engines.clear()
+
+    @property
+    def detection_target(self) -> float:
+        th = self.config.thresholds.drill_detection_seconds
+        return th if th is not None else self.health.detection_budget_seconds
+
+    @property
+    def rto_target(self) -> float:
+        th = self.config.thresholds.drill_rto_seconds
+        return th if th is not None else self.detection_target + 30.0
+
+
+# ---------------------------------------------------------------- sandbox discovery
+def endpoints_path(config: DeploymentConfig) -> Path:
+    """``<sandbox.state_dir>/endpoints.json``; a relative state_dir is relative to the
+    configuration file's folder (the sandbox's own rule), else to the working directory."""
+    state = Path(config.sandbox.state_dir)
+    if not state.is_absolute():
+        state = (Path(config.source).resolve().parent if config.source else Path.cwd()) / state
+    return state / "endpoints.json"
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_sandbox(config: DeploymentConfig) -> dict[str, Any] | None:
+    """The endpoints of a running sandbox, or None."""
+    path = endpoints_path(config)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not _pid_alive(data.get("pid")):
+        return None
+    return data
+
+
+def resolve_target(config: DeploymentConfig, mode: str | None = None) -> Target:
+    """``mode``: "sandbox", "aws" or None (the sandbox if running, else AWS)."""
+    if mode not in (None, "sandbox", "aws"):
+        raise TargetError(f"unknown target {mode!r}: use --sandbox or --aws")
+    if mode != "aws":
+        endpoints = running_sandbox(config)
+        if endpoints is not None:
+            return sandbox_target(config, endpoints)
+        if mode == "sandbox":
+            raise TargetError(f"no running sandbox ({endpoints_path(config)} is missing or stale): "
+                              "start one with `storefront sandbox up --detach`")
+    return aws_target(config)
+
+
+def sandbox_target(config: DeploymentConfig, endpoints: Mapping[str, Any]) -> Target:
+    import boto3
+
+    missing = [k for k in ("aws", "global", "index_dirs") if k not in endpoints]
+    if missing:
+        raise TargetError(f"the sandbox's endpoints.json lacks {', '.join(missing)}: restart the sandbox")
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def client(service: str, region: str) -> Any:
+        with lock:
+            key = (service, region)
+            if key not in clients:
+                clients[key] = session.client(service, region_name=region, endpoint_url=endpoints["aws"])
+            return clients[key]
+
+    index_dirs = endpoints["index_dirs"]
+
+    def engine(region: str) -> SearchEngine:
+        if region not in index_dirs:
+            raise TargetError(f"the sandbox has no index directory for {region}")
+        return engine_from_env({"SEARCH_ENGINE": "embedded", "EMBEDDED_INDEX_DIR": index_dirs[region],
+                                "INDEX_ALIAS": config.engine.index_alias})
+
+    sb = config.sandbox
+    return Target(
+        kind="sandbox",
+        config=config,
+        client=client,
+        engine_factory=engine,
+        observer=SandboxRoutingObserver(endpoints["global"]),
+        global_url=endpoints["global"],
+        region_urls=dict(endpoints.get("regions", {})),
+        health=HealthCheckConfig(sb.health_check_interval_seconds, sb.health_check_failure_threshold,
+                                 config.health_check.path),
+        poll_seconds=0.2,
+    )
+
+
+def aws_target(config: DeploymentConfig) -> Target:
+    import boto3
+
+    session = boto3.session.Session()
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def client(service: str, region: str) -> Any:
+        with lock:
+            key = (service, region)
+            if key not in clients:
+                clients[key] = session.client(service, region_name=region)
+            return clients[key]
+
+    def engine(region: str) -> SearchEngine:
+        return engine_from_env(deployed_engine_env(config, region, client("lambda", region)))
+
+    aws = config.aws
+    if aws is None:
+        raise TargetError("the configuration has no [aws] section (domain, hosted zone): add it, or use --sandbox")
+    # Route 53 is global; its API lives in us-east-1.
+    observer = AwsRoutingObserver(client("route53", "us-east-1"), config.regions, aws.hosted_zone_id, aws.domain_name)
+    return Target(
+        kind="aws",
+        config=config,
+        client=client,
+        engine_factory=engine,
+        observer=observer,
+        global_url=f"https://{aws.domain_name}",
+        health=config.health_check,
+        poll_seconds=5.0,  # GetHealthCheckStatus is a diagnostic API: poll gently
+    )
+
+
+def deployed_engine_env(config: DeploymentConfig, region: str, lambda_client: Any) -> dict[str, str]:
+    """The engine variables of the region's deployed search function (where the CDK app
+    put the discovered OpenSearch endpoint), plus ``AWS_REGION``."""
+    name = config.search_function_name(region)
+    try:
+        conf = lambda_client.get_function_configuration(FunctionName=name)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        raise TargetError(f"no search function {name} in {region}: is the stack deployed?") from None
+    env = conf.get("Environment", {}).get("Variables", {})
+    out = {k: v for k, v in env.items() if k in ENGINE_VARIABLES}
+    out.setdefault("INDEX_ALIAS", config.engine.index_alias)
+    out["AWS_REGION"] = region
+    return out
