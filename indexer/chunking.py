@@ -3,7 +3,9 @@
 The byte size of an operation is an upper-bound estimate of its ``_bulk`` lines (action
 line + document), computed without serialising: every string counts its characters, x6
 when it is not ASCII (a JSON ``\\uXXXX`` escape is the worst case), plus a fixed
-allowance per field for names, quotes and the action line. Over-estimating only ends a
+allowance per field for names and quotes, and one per operation for the action line and
+the scripted-upsert wrapper of :func:`catalog.engine.opensearch_dsl.bulk_body` (the unit
+tests check the estimate against that function). Over-estimating only ends a
 chunk a little early; an operation larger than the byte bound travels alone.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from catalog.engine.port import ClearContent, Operation, Tombstone, UpsertContent, UpsertItem
 from catalog.model import Content, Product
 
-ACTION_BYTES = 256  # action/metadata line, bookkeeping fields, newlines
+ACTION_BYTES = 1024  # action line, the OpenSearch upsert script (~0.4 KB), bookkeeping fields
 FIELD_BYTES = 40  # "name": and punctuation, per field or list element
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.convert import content_fields, item_fields
+from catalog.engine.opensearch_dsl import bulk_body
 from catalog.engine.port import ClearContent, Tombstone, UpsertContent, UpsertItem
 from catalog.generator import generate
 from catalog.model import Content
@@ -86,15 +86,18 @@ text = st.text(max_size=300)
 @settings(max_examples=60, deadline=None)
 @given(title=text, description=st.text(max_size=3000), tags=st.lists(text, max_size=5),
        long=st.text(max_size=3000), specs=st.dictionaries(text, text, max_size=5))
-def test_op_bytes_is_an_upper_bound_of_the_serialised_document(title, description, tags, long, specs):
+def test_op_bytes_is_an_upper_bound_of_the_bulk_body(title, description, tags, long, specs):
     product = replace(GEN[0].product, title=title, description=description, tags=tuple(tags))
     content = Content("p1", 5, long_description=long, specifications=specs, images=("https://x/y.jpg",))
-    for op, fields in ((UpsertItem(product), item_fields(product)), (UpsertContent(content), content_fields(content))):
-        doc = {**fields, "item_version": 2**62, "content_version": 2**62, "has_item": True, "deleted": False}
-        action = {"update": {"_index": "products-20260101000000", "_id": op.id}}
-        for ascii_only in (True, False):
-            size = len((json.dumps(action) + "\n" + json.dumps(doc, ensure_ascii=ascii_only) + "\n").encode())
-            assert size <= op_bytes(op)
+    for op in (UpsertItem(product), UpsertContent(content), Tombstone("p1", 2**62), ClearContent("p1", 2**62)):
+        assert len(bulk_body([op], "products-20260101000000")) <= op_bytes(op)
+
+
+def test_op_bytes_is_within_a_small_factor_of_the_bulk_body_for_a_real_catalog():
+    ops = [UpsertItem(g.product) for g in GEN] + [UpsertContent(g.content) for g in GEN]
+    real = len(bulk_body(ops, "products-20260101000000"))
+    estimate = sum(op_bytes(op) for op in ops)
+    assert real <= estimate <= 3 * real
 
 
 # ---------------------------------------------------------------- backoff
