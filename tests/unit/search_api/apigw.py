@@ -9,6 +9,7 @@ and headers arrive in ``headers`` (last value) and ``multiValueHeaders``.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -92,3 +93,60 @@ def call(handler: Callable[[dict, Any], dict], method: str = "GET", url: str = "
         headers[name.lower()] = value
     assert not response.get("isBase64Encoded"), "the API never sends binary bodies"
     return Reply(response["statusCode"], headers, response.get("body") or "")
+
+
+# ---------------------------------------------------------------- the OpenAPI contract
+OPENAPI_URN = "urn:storefront:openapi"
+
+
+def _route_of(path: str) -> str | None:
+    if path.startswith("/products/") and path.count("/") == 2:
+        return "/products/{id}"
+    return path
+
+
+def validate_reply(reply: Reply, path: str, method: str = "GET") -> None:
+    """Assert ``reply`` is what the OpenAPI document promises for ``method path``.
+
+    Errors (4xx/5xx other than documented health answers) must have the ``Error`` shape;
+    documented statuses must match their schema.
+    """
+    from search_api.openapi import document
+
+    doc = document()
+    route = _route_of(path)
+    operation = doc["paths"].get(route, {}).get(method.lower()) if method == "GET" else None
+    if reply.status in (204, 304):
+        assert reply.text == "", reply
+        return
+    if operation is not None:
+        response = operation["responses"].get(str(reply.status))
+        assert response is not None, f"{method} {path}: status {reply.status} is not documented"
+        content = response.get("content", {})
+        media = reply.headers.get("content-type", "").split(";")[0]
+        assert media in content, f"{method} {path}: {media} not documented for {reply.status}"
+        if media != "application/json":
+            return
+        schema = content[media]["schema"]
+        for name in response.get("headers", {}):
+            assert name.lower() in reply.headers, f"{method} {path}: header {name} missing"
+    else:
+        assert reply.status in (404, 405), reply
+        schema = {"$ref": "#/components/schemas/Error"}
+    _validator(json.dumps(schema, sort_keys=True)).validate(reply.json())
+
+
+@functools.cache
+def _validator(schema_json: str) -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from search_api.openapi import document
+
+    registry = Registry().with_resource(OPENAPI_URN, Resource.from_contents(document(),
+                                                                            default_specification=DRAFT202012))
+    schema = json.loads(schema_json)
+    if "$ref" in schema:
+        schema = {"$ref": OPENAPI_URN + schema["$ref"]}
+    return jsonschema.Draft202012Validator(schema, registry=registry)
