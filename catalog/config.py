@@ -163,15 +163,28 @@ class SandboxConfig:
 
 @dataclass(frozen=True)
 class OpenSearchSizing:
+    """One region's OpenSearch Service domain (``[aws.opensearch.<region>]``)."""
+
     instance_type: str = "r7g.large.search"
     instance_count: int = 2
     volume_gb: int = 20
-    serverless: bool = False
+    serverless: bool = False  # not offered by the CDK app yet; parsing rejects true
+    # Zone awareness is always on: the data nodes spread over 2 or 3 availability zones
+    # (default: 3 when the count divides by 3 but not by 2, else 2); the count must divide by it.
+    availability_zones: int = 2
+    # Dedicated master nodes (three of them) of this type; "" for none.
+    master_instance_type: str = ""
+    engine_version: str = "OpenSearch_2.19"
+
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 @dataclass(frozen=True)
 class AwsConfig:
-    """AWS-only settings (the CDK app); the sandbox ignores them."""
+    """AWS-only settings (the CDK app); the sandbox ignores them. Keys of ``[aws]``."""
 
     account: str
     domain_name: str
@@ -183,6 +196,28 @@ class AwsConfig:
     indexer_memory_mb: int = 1024
     search_memory_mb: int = 1024
     api_rate_limit_per_5min: int = 2000
+    # Lambda functions
+    indexer_timeout_seconds: int = 60
+    search_timeout_seconds: int = 10
+    retry_margin_ms: int = 5000
+    # the indexer's DynamoDB stream event source
+    stream_batch_size: int = 500
+    stream_batching_window_seconds: int = 1
+    stream_max_retries: int = 10
+    stream_max_record_age_seconds: int = 86_400
+    stream_parallelization_factor: int = 2
+    # the indexer's S3-events queue event source
+    queue_batch_size: int = 10
+    # the REST API stage
+    stage_name: str = "prod"
+    api_throttle_rate: int = 200
+    api_throttle_burst: int = 400
+    # the global table's time-to-live attribute (epoch seconds)
+    ttl_attribute: str = "expires_at"
+    log_retention_days: int = 30
+    # alarms (the rest are in [thresholds])
+    alarm_p99_latency_ms: int = 1000
+    alarm_5xx_percent: float = 1.0
 
     def certificate(self, region: str) -> str:
         return self.certificates.get(region, "dns")
@@ -381,19 +416,27 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     os_sec = sec.section("opensearch")
     sizing: dict[str, OpenSearchSizing] = {}
     for region in regions:
-        r = os_sec.section(region)
-        instance_type = r.get("instance_type", str, "r7g.large.search")
-        if not instance_type.endswith(".search"):
-            raise ConfigError(f"aws.opensearch.{region}.instance_type", "must be an OpenSearch instance type "
-                              "ending in '.search', like 'r7g.large.search'")
-        sizing[region] = OpenSearchSizing(
-            instance_type=instance_type,
-            instance_count=r.int_in("instance_count", 1, 80, 2),
-            volume_gb=r.int_in("volume_gb", 10, 16_384, 20),
-            serverless=r.get("serverless", bool, False),
-        )
-        r.done()
+        sizing[region] = _parse_opensearch(os_sec.section(region), f"aws.opensearch.{region}")
     os_sec.done()
+
+    ttl_attribute = sec.get("ttl_attribute", str, "expires_at")
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]{0,254}$", ttl_attribute):
+        raise ConfigError("aws.ttl_attribute", f"{ttl_attribute!r} is not a DynamoDB attribute name")
+    stage_name = sec.get("stage_name", str, "prod")
+    if not re.match(r"^[A-Za-z0-9_]{1,64}$", stage_name):
+        raise ConfigError("aws.stage_name", "use 1-64 letters, digits or '_'")
+    retention = sec.get("log_retention_days", int, 30)
+    if retention not in LOG_RETENTION_DAYS:
+        raise ConfigError("aws.log_retention_days", f"CloudWatch Logs accepts one of {list(LOG_RETENTION_DAYS)}, "
+                          f"got {retention}")
+    rate = sec.int_in("api_throttle_rate", 1, 100_000, 200)
+    burst = sec.int_in("api_throttle_burst", 1, 100_000, 400)
+    if burst < rate:
+        raise ConfigError("aws.api_throttle_burst", f"must be at least api_throttle_rate ({rate}), got {burst}")
+    max_record_age = sec.get("stream_max_record_age_seconds", int, 86_400)
+    if max_record_age != -1 and not 60 <= max_record_age <= 604_800:
+        raise ConfigError("aws.stream_max_record_age_seconds", f"must be -1 (no limit) or 60..604800, "
+                          f"got {max_record_age}")
 
     aws = AwsConfig(
         account=account,
@@ -405,9 +448,63 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         indexer_memory_mb=sec.int_in("indexer_memory_mb", 128, 10_240, 1024),
         search_memory_mb=sec.int_in("search_memory_mb", 128, 10_240, 1024),
         api_rate_limit_per_5min=sec.int_in("api_rate_limit_per_5min", 100, 2_000_000_000, 2000),
+        indexer_timeout_seconds=sec.int_in("indexer_timeout_seconds", 10, 900, 60),
+        search_timeout_seconds=sec.int_in("search_timeout_seconds", 3, 29, 10),
+        retry_margin_ms=sec.int_in("retry_margin_ms", 0, 60_000, 5000),
+        stream_batch_size=sec.int_in("stream_batch_size", 1, 10_000, 500),
+        stream_batching_window_seconds=sec.int_in("stream_batching_window_seconds", 0, 300, 1),
+        stream_max_retries=sec.int_in("stream_max_retries", 0, 10_000, 10),
+        stream_max_record_age_seconds=max_record_age,
+        stream_parallelization_factor=sec.int_in("stream_parallelization_factor", 1, 10, 2),
+        queue_batch_size=sec.int_in("queue_batch_size", 1, 10, 10),
+        stage_name=stage_name,
+        api_throttle_rate=rate,
+        api_throttle_burst=burst,
+        ttl_attribute=ttl_attribute,
+        log_retention_days=retention,
+        alarm_p99_latency_ms=sec.int_in("alarm_p99_latency_ms", 10, 60_000, 1000),
+        alarm_5xx_percent=sec.number_in("alarm_5xx_percent", 0.01, 100, 1.0),
     )
+    if aws.indexer_timeout_seconds * 1000 <= aws.retry_margin_ms:
+        raise ConfigError("aws.retry_margin_ms", f"must be below the indexer timeout "
+                          f"({aws.indexer_timeout_seconds} s), got {aws.retry_margin_ms} ms")
     sec.done()
     return aws
+
+
+def _parse_opensearch(r: _Section, path: str) -> OpenSearchSizing:
+    instance_type = r.get("instance_type", str, "r7g.large.search")
+    if not instance_type.endswith(".search"):
+        raise ConfigError(f"{path}.instance_type", "must be an OpenSearch instance type "
+                          "ending in '.search', like 'r7g.large.search'")
+    count = r.int_in("instance_count", 1, 80, 2)
+    default_azs = 3 if count % 3 == 0 and count % 2 else 2
+    azs = r.get("availability_zones", int, default_azs)
+    if azs not in (2, 3):
+        raise ConfigError(f"{path}.availability_zones", f"zone awareness spreads nodes over 2 or 3 zones, got {azs}")
+    if count < azs or count % azs:
+        raise ConfigError(f"{path}.instance_count", f"zone awareness over {azs} availability zones needs a "
+                          f"multiple of {azs} data nodes, got {count}")
+    master = r.get("master_instance_type", str, "")
+    if master and not master.endswith(".search"):
+        raise ConfigError(f"{path}.master_instance_type", "must be an OpenSearch instance type ending in "
+                          "'.search', or \"\" for no dedicated master nodes")
+    version = r.get("engine_version", str, "OpenSearch_2.19")
+    if not re.match(r"^OpenSearch_\d+\.\d+$", version):
+        raise ConfigError(f"{path}.engine_version", f"must look like 'OpenSearch_2.19', got {version!r}")
+    if r.get("serverless", bool, False):
+        raise ConfigError(f"{path}.serverless", "OpenSearch Serverless is not offered by the CDK app yet; "
+                          "size a managed domain with instance_type and instance_count")
+    sizing = OpenSearchSizing(
+        instance_type=instance_type,
+        instance_count=count,
+        volume_gb=r.int_in("volume_gb", 10, 16_384, 20),
+        availability_zones=azs,
+        master_instance_type=master,
+        engine_version=version,
+    )
+    r.done()
+    return sizing
 
 
 def config_path(path: str | os.PathLike[str] | None = None) -> Path:

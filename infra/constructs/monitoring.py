@@ -1,0 +1,114 @@
+"""CloudWatch alarms and a dashboard for one region.
+
+Alarms: indexer iterator age, DLQ depth, API 5xx rate, API p99 latency, OpenSearch
+cluster status red, and replication latency from this region to every other one
+(DynamoDB ``ReplicationLatency`` by receiving region; S3 ``ReplicationLatency`` by rule).
+Thresholds come from ``[thresholds]`` and ``[aws]``.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.settings import Deployment
+
+# S3 Replication Time Control promises 15 minutes; alarm well before, at 5.
+S3_REPLICATION_LATENCY_SECONDS = 300
+
+
+class Monitoring(Construct):
+    def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, indexer: lambda_.IFunction,
+                 dlq: sqs.IQueue, api: apigw.RestApi, domain_name: str) -> None:
+        super().__init__(scope, cid)
+        cfg = dep.config
+        th = cfg.thresholds
+        minute = Duration.minutes(1)
+        prefix = f"{cfg.name_prefix}-{region}"
+        self.alarms: list[cw.Alarm] = []
+
+        def alarm(cid: str, metric: cw.IMetric, threshold: float, description: str,
+                  op: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                  periods: int = 3) -> cw.Alarm:
+            a = cw.Alarm(
+                self, cid,
+                alarm_name=f"{prefix}-{cid}",
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=op,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            self.alarms.append(a)
+            return a
+
+        iterator_age = indexer.metric("IteratorAge", statistic="Maximum", period=minute)
+        alarm("indexer-iterator-age", iterator_age, th.iterator_age_ms,
+              f"The indexer is more than {th.iterator_age_ms} ms behind the replica's stream")
+        dlq_depth = dlq.metric_approximate_number_of_messages_visible(statistic="Maximum", period=minute)
+        alarm("dlq-depth", dlq_depth, th.dlq_depth,
+              "Records the indexer could not index are waiting in the dead-letter queue", periods=1)
+        errors_5xx = api.metric_server_error(statistic="Sum", period=minute)
+        requests = api.metric_count(statistic="SampleCount", period=minute)
+        rate_5xx = cw.MathExpression(
+            expression="IF(requests > 0, 100 * errors / requests, 0)",
+            using_metrics={"errors": errors_5xx, "requests": requests},
+            label="5xx %",
+            period=minute,
+        )
+        alarm("api-5xx-rate", rate_5xx, dep.aws.alarm_5xx_percent,
+              f"More than {dep.aws.alarm_5xx_percent}% of search requests answered 5xx")
+        p99 = api.metric_latency(statistic="p99", period=minute)
+        alarm("api-p99-latency", p99, dep.aws.alarm_p99_latency_ms,
+              f"Search p99 latency above {dep.aws.alarm_p99_latency_ms} ms")
+        cluster_red = cw.Metric(
+            namespace="AWS/ES", metric_name="ClusterStatus.red", statistic="Maximum", period=minute,
+            dimensions_map={"DomainName": domain_name, "ClientId": dep.aws.account},
+        )
+        alarm("opensearch-cluster-red", cluster_red, 1,
+              "The OpenSearch cluster status is red (a primary shard is unassigned)",
+              op=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, periods=1)
+
+        replication: list[cw.IMetric] = []
+        for other in (r for r in cfg.regions if r != region):
+            ddb = cw.Metric(
+                namespace="AWS/DynamoDB", metric_name="ReplicationLatency", statistic="Average", period=minute,
+                dimensions_map={"TableName": cfg.table_name, "ReceivingRegion": other},
+                label=f"DynamoDB -> {other}",
+            )
+            alarm(f"table-replication-latency-{other}", ddb, th.replication_latency_ms,
+                  f"DynamoDB replication {region} -> {other} above {th.replication_latency_ms} ms")
+            s3 = cw.Metric(
+                namespace="AWS/S3", metric_name="ReplicationLatency", statistic="Maximum", period=minute,
+                dimensions_map={"SourceBucket": cfg.bucket_name(region, dep.aws.account),
+                                "DestinationBucket": cfg.bucket_name(other, dep.aws.account),
+                                "RuleId": dep.replication_rule_id(other)},
+                label=f"S3 -> {other}",
+            )
+            alarm(f"bucket-replication-latency-{other}", s3, S3_REPLICATION_LATENCY_SECONDS,
+                  f"S3 replication {region} -> {other} above {S3_REPLICATION_LATENCY_SECONDS} s")
+            replication += [ddb, s3]
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=prefix)
+        self.dashboard.add_widgets(
+            cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Search requests and 5xx", left=[requests, errors_5xx], right=[rate_5xx], width=8),
+            cw.GraphWidget(title="Search latency", left=[
+                api.metric_latency(statistic="p50", period=minute), p99], width=8),
+            cw.GraphWidget(title="Indexer", left=[iterator_age], right=[
+                indexer.metric_errors(period=minute), dlq_depth], width=8),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="OpenSearch cluster", left=[cluster_red, cw.Metric(
+                namespace="AWS/ES", metric_name="SearchLatency", statistic="p99", period=minute,
+                dimensions_map={"DomainName": domain_name, "ClientId": dep.aws.account})], width=12),
+            cw.GraphWidget(title="Replication latency", left=replication, width=12),
+        )

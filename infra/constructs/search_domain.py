@@ -1,0 +1,95 @@
+"""The region's OpenSearch Service domain.
+
+Not public: its resource policy admits only the indexer and search Lambda roles
+(SigV4), and each role's own policy narrows that further. Encryption at rest,
+node-to-node encryption, HTTPS only with TLS 1.2+, zone awareness, and slow and error
+logs to CloudWatch Logs. Written as the L1 resource so that no custom resource is
+needed for the access or log policies. Retained on stack delete (the index is derived
+state, but rebuilding it takes time).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnDeletionPolicy, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_opensearchservice as opensearch
+from constructs import Construct
+
+from infra.settings import Deployment, log_retention
+
+TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
+LOG_TYPES = ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS")
+
+
+class SearchDomain(Construct):
+    def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str,
+                 client_roles: list[iam.IRole]) -> None:
+        super().__init__(scope, cid)
+        stack = Stack.of(self)
+        sizing = dep.aws.sizing(region)
+        self.domain_name = dep.domain_name()
+        self.domain_arn = stack.format_arn(service="es", resource="domain", resource_name=self.domain_name)
+
+        log_groups = {}
+        for log_type in LOG_TYPES:
+            log_groups[log_type] = logs.LogGroup(
+                self, f"{log_type.title().replace('_', '')}",
+                log_group_name=f"/aws/opensearch/{self.domain_name}/{log_type.lower().replace('_', '-')}",
+                retention=log_retention(dep.aws.log_retention_days),
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+        log_policy = logs.CfnResourcePolicy(
+            self, "LogPolicy",
+            policy_name=f"{self.domain_name}-opensearch-logs",
+            policy_document=stack.to_json_string({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "es.amazonaws.com"},
+                    "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+                    "Resource": [f"{g.log_group_arn}" for g in log_groups.values()],
+                    "Condition": {"StringEquals": {"aws:SourceAccount": dep.aws.account},
+                                  "ArnLike": {"aws:SourceArn": self.domain_arn}},
+                }],
+            }),
+        )
+
+        access_policy = iam.PolicyDocument(statements=[iam.PolicyStatement(
+            sid="LambdaRolesOnly",
+            principals=[iam.ArnPrincipal(role.role_arn) for role in client_roles],
+            actions=["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
+            resources=[f"{self.domain_arn}/*"],
+        )])
+
+        cluster: dict = {
+            "instanceType": sizing.instance_type,
+            "instanceCount": sizing.instance_count,
+            "zoneAwarenessEnabled": True,
+            "zoneAwarenessConfig": {"availabilityZoneCount": sizing.availability_zones},
+            "dedicatedMasterEnabled": bool(sizing.master_instance_type),
+        }
+        if sizing.master_instance_type:
+            cluster |= {"dedicatedMasterType": sizing.master_instance_type, "dedicatedMasterCount": 3}
+
+        self.domain = opensearch.CfnDomain(
+            self, "Domain",
+            domain_name=self.domain_name,
+            engine_version=sizing.engine_version,
+            cluster_config=cluster,
+            ebs_options={"ebsEnabled": True, "volumeType": "gp3", "volumeSize": sizing.volume_gb},
+            encryption_at_rest_options={"enabled": True},
+            node_to_node_encryption_options={"enabled": True},
+            domain_endpoint_options={"enforceHttps": True, "tlsSecurityPolicy": TLS_POLICY},
+            access_policies=access_policy.to_json(),
+            log_publishing_options={
+                t: {"enabled": True, "cloudWatchLogsLogGroupArn": g.log_group_arn} for t, g in log_groups.items()
+            },
+            software_update_options={"autoSoftwareUpdateEnabled": True},
+        )
+        self.domain.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
+        self.domain.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        self.domain.add_resource_dependency(log_policy)
+        self.endpoint = self.domain.attr_domain_endpoint
+        self.url = f"https://{self.endpoint}"
+

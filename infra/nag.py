@@ -1,0 +1,106 @@
+"""cdk-nag AwsSolutions acknowledgments: each on the narrowest construct, with its reason.
+
+The app runs the AwsSolutions pack as a policy validation plugin (``infra.app``); a
+finding that is not acknowledged here fails ``cdk synth``. ``tests/infra`` checks that
+there are none and that every acknowledgment below carries a specific reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+from catalog.model import CONTENT_PREFIX
+from infra.settings import Deployment
+
+PACK = "AwsSolutions"
+# the singleton Lambda behind every AwsCustomResource in a stack
+AWS_CUSTOM_RESOURCE_ID = "AWS679f53fac002430cb0da5b7982bd2287"
+
+ANONYMOUS_API = ("The search API is anonymous and read-only by design (issue 5: anonymous product search); "
+                 "abuse is bounded by the WAF per-IP rate rule, stage throttling and the bounded cost of "
+                 "every request")
+PINNED_RUNTIME = ("Python 3.13 is pinned on purpose: the assets' dependencies are installed for cp313 "
+                  "manylinux2014_aarch64 (infra/bundling.py) and the code is tested on it; move both together")
+XRAY_ONLY_STAR = ("Only xray:PutTraceSegments/PutTelemetryRecords use Resource '*' (X-Ray supports no narrower "
+                  "resource); added by Lambda active tracing. Every other statement names its resource")
+CUSTOM_RESOURCE_ROLE = ("CDK's AwsCustomResource provider role uses AWSLambdaBasicExecutionRole only to write its "
+                        "own logs; its SDK permissions are a separate policy scoped to one bucket or table")
+
+
+def _ack(scope: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{PACK}::{PACK}-{rule}", reason=reason))
+
+
+def _find(stack: Stack, path: str) -> IConstruct:
+    node: IConstruct = stack
+    for part in path.split("/"):
+        node = node.node.find_child(part)
+    return node
+
+
+def acknowledge(stacks: Iterable[Stack], dep: Deployment) -> None:
+    cfg = dep.config
+    for stack in stacks:
+        region = stack.region
+        provider = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_ID)
+        if provider is not None:
+            _ack(provider, "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                           "AWSLambdaBasicExecutionRole]", CUSTOM_RESOURCE_ROLE)
+        if stack.stack_name == cfg.stack_name("storage", region):
+            bucket = cfg.bucket_name(region, dep.aws.account)
+            _ack(_find(stack, "Content/ReplicationRole"),
+                 f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket}/*]",
+                 "S3 replication reads every object version of this content bucket (the rule covers all keys); "
+                 "the role can read nothing else")
+            for other in (r for r in cfg.regions if r != region):
+                _ack(_find(stack, "Content/ReplicationRole"),
+                     f"IAM5[Resource::arn:<AWS::Partition>:s3:::{cfg.bucket_name(other, dep.aws.account)}/*]",
+                     f"S3 replication writes replicas under any key of the {other} content bucket, and only there")
+        if stack.stack_name == cfg.stack_name("search", region):
+            _acknowledge_search(stack, dep, region)
+
+
+def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
+    cfg = dep.config
+    alias = cfg.engine.index_alias
+    domain = f"arn:<AWS::Partition>:es:{region}:{dep.aws.account}:domain/{dep.domain_name()}"
+    api = _find(stack, "Api/Api")
+    _ack(api, "APIG2", "Requests are validated by the search function, which answers 400 naming the parameter "
+                       "and why; API Gateway validators cannot express the query grammar and limits")
+    for method in ("Default/GET", "Default/{proxy+}/GET"):
+        node = _find(api, method)
+        _ack(node, "APIG4", ANONYMOUS_API)
+        _ack(node, "COG4", ANONYMOUS_API)
+    _ack(_find(api, "CloudWatchRole"),
+         "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+         "API Gateway's regional CloudWatch role (needed for execution logs, APIG6) takes this AWS managed "
+         "policy; there is no narrower one")
+
+    for role_path in ("IndexerRole/Role", "SearchRole/Role"):
+        role = _find(stack, role_path)
+        _ack(role, "IAM5[Resource::*]", XRAY_ONLY_STAR)
+        _ack(role, f"IAM5[Resource::{domain}/{alias}/*]",
+             f"'{alias}/*' is the alias' own API paths (_search, _doc/<id>, _count ...) on this domain only")
+        _ack(role, f"IAM5[Resource::{domain}/{alias}-*]",
+             f"'{alias}-*' is the versioned physical indices behind the alias ({dep.physical_index_name()} "
+             "first; reindexing adds newer ones) and nothing else on the domain")
+    _ack(_find(stack, "IndexerRole/Role"),
+         f"IAM5[Resource::arn:<AWS::Partition>:s3:::{cfg.bucket_name(region, dep.aws.account)}/{CONTENT_PREFIX}*]",
+         f"The indexer reads {CONTENT_PREFIX}<id>.json content objects of any product id, only under that "
+         "prefix of its own region's bucket")
+
+    for fn in ("Indexer/Function", "Search/Function", "IndexBootstrap/Function"):
+        _ack(_find(stack, fn), "L1", PINNED_RUNTIME)
+
+    os_domain = _find(stack, "Domain/Domain")
+    _ack(os_domain, "OS1", "The domain admits only the two Lambda roles (SigV4; the resource policy names their "
+                           "role ARNs). Outside a VPC the functions need no NAT or ENIs; a VPC domain is a "
+                           "follow-up if the network boundary is required")
+    _ack(os_domain, "OS3", "Access is granted to IAM principals (the two Lambda roles), not IP addresses: "
+                           "Lambda functions have no fixed source IPs")
+    if not dep.aws.sizing(region).master_instance_type:
+        _ack(os_domain, "OS4", f"No dedicated master nodes: aws.opensearch.{region}.master_instance_type is "
+                               "empty for this small data-node count; set it for larger clusters")
