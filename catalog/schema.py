@@ -14,7 +14,9 @@ Physical sub-fields follow one naming rule so that both engines agree:
 * text ``f``: ``f`` (English, stemmed) and ``f.exact`` (folded, unstemmed: exact and
   typo matching); with ``autocomplete`` also ``f.prefix`` (edge n-grams).
 * keyword ``f``: ``f`` keeps the label as written (display, facet values) and ``f.key``
-  is the folded key that filters match; with ``searchable`` also ``f.text``.
+  is the folded key that filters match; with ``searchable`` also ``f.text`` (stemmed) and
+  its unstemmed copy (OpenSearch ``f.exact``: a multi-field cannot have multi-fields of
+  its own; tantivy ``f__text__exact``).
 * hierarchical keyword ``f``: additionally a multi-valued field ``f_path`` with every
   ancestor path label (facets) and ``f_path.key`` with their folded keys (a filter on
   one path matches it and all its descendants).
@@ -201,7 +203,10 @@ OPENSEARCH_ANALYSIS: dict[str, Any] = {
 }
 
 _OS_SCALARS = {
-    Kind.FLOAT: {"type": "scaled_float", "scaling_factor": 100},
+    # double, not scaled_float/half_float: a filter bound is compared with exactly the
+    # value the writer sent (half_float stores 3.7 as 3.69921875, so rating >= 3.7 would
+    # miss it; scaled_float rounds bounds after a binary multiplication)
+    Kind.FLOAT: {"type": "double"},
     Kind.INTEGER: {"type": "long"},
     Kind.BOOL: {"type": "boolean"},
     Kind.DATE: {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
@@ -226,13 +231,10 @@ def _opensearch_property(f: Field) -> dict[str, Any]:
     if f.kind is Kind.KEYWORD:
         prop = {"type": "keyword", "fields": {"key": {"type": "keyword", "normalizer": "folded"}}}
         if f.searchable:
-            prop["fields"]["text"] = {"type": "text", "analyzer": "stemmed",
-                                      "fields": {"exact": {"type": "text", "analyzer": "folded"}}}
+            # siblings, not a multi-field inside a multi-field (deprecated since 7.3, gone later)
+            prop["fields"]["text"] = {"type": "text", "analyzer": "stemmed"}
+            prop["fields"]["exact"] = {"type": "text", "analyzer": "folded"}
         return prop
-    if f.name in ("item_version", "content_version"):
-        return {"type": "long"}
-    if f.kind is Kind.FLOAT and f.name == "rating":
-        return {"type": "half_float"}
     return dict(_OS_SCALARS[f.kind])
 
 

@@ -265,12 +265,15 @@ def _boost(value: float) -> str:
     return f"{value:g}"
 
 
+def _stemmed_name(name: str, kind: Kind) -> str:
+    return name if kind is Kind.TEXT else subfield(name, "text")
+
+
 def _text_fields(exact: bool) -> list[str]:
     """Searchable fields with their boosts: stemmed (``title^6``) or unstemmed (``title.exact^9``)."""
     out = []
     for f in SEARCHABLE:
-        base = f.name if f.kind is Kind.TEXT else subfield(f.name, "text")
-        name = subfield(base, "exact") if exact else base
+        name = subfield(f.name, "exact") if exact else _stemmed_name(f.name, f.kind)
         boost = f.boost * (RELEVANCE.exact_factor if exact else 1.0)
         out.append(f"{name}^{_boost(boost)}")
     return out
@@ -278,6 +281,8 @@ def _text_fields(exact: bool) -> list[str]:
 
 STEMMED_FIELDS: tuple[str, ...] = tuple(_text_fields(exact=False))
 EXACT_FIELDS: tuple[str, ...] = tuple(_text_fields(exact=True))
+# typo matching runs on the unstemmed copies at the plain field boost (x fuzzy_factor below)
+FUZZY_FIELDS: tuple[str, ...] = tuple(f"{subfield(f.name, 'exact')}^{_boost(f.boost)}" for f in SEARCHABLE)
 PREFIX_FIELDS: tuple[str, ...] = tuple(
     f"{subfield(f.name, 'prefix')}^{_boost(f.boost * RELEVANCE.prefix_factor)}" for f in SEARCHABLE if f.autocomplete
 )
@@ -297,7 +302,7 @@ def term_query(term: str, *, last: bool) -> dict[str, Any]:
     ]
     if len(term) >= RELEVANCE.fuzzy_min_len_1:
         should.append({"multi_match": {
-            "query": term, "type": "best_fields", "fields": list(EXACT_FIELDS), "fuzziness": FUZZINESS,
+            "query": term, "type": "best_fields", "fields": list(FUZZY_FIELDS), "fuzziness": FUZZINESS,
             "prefix_length": 1, "max_expansions": 20, "boost": RELEVANCE.fuzzy_factor,
         }})
     if last and PREFIX_FIELDS:
