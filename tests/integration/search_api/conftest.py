@@ -15,10 +15,10 @@ REGION = "eu-west-1"
 MAINTENANCE = f"/storefront/{REGION}/maintenance"
 
 
-def load(engine, generated) -> None:
+def load(engine, products, contents=()) -> None:
+    """Index ``products`` (and ``contents``) into a new physical index, then point the alias at it."""
     target = engine.create_index()
-    results = engine.apply([UpsertItem(g.product) for g in generated] +
-                           [UpsertContent(g.content) for g in generated if g.content is not None], index=target)
+    results = engine.apply([UpsertItem(p) for p in products] + [UpsertContent(c) for c in contents], index=target)
     assert all(r.ok for r in results)
     engine.swap_alias(target)
 
@@ -35,7 +35,7 @@ def catalog_engine(tmp_path_factory, generated_catalog):
     from catalog.engine.embedded import EmbeddedEngine
 
     engine = EmbeddedEngine(tmp_path_factory.mktemp("search-api-index"), alias="products")
-    load(engine, generated_catalog)
+    load(engine, [g.product for g in generated_catalog], [g.content for g in generated_catalog])
     yield engine
     engine.close()
 
