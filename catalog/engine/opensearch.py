@@ -458,12 +458,15 @@ class OpenSearchEngine:
         (``_delete_by_query``); one with content becomes content-only again, so the
         content is there when a newer item brings the product back."""
         if older_than_seconds < 0:
-            raise ValueError("older_than_seconds: must be 0 or more")
+            raise InvalidRequest("older_than_seconds", "must be 0 or more")
         cutoff_ms = int((time.time() - older_than_seconds) * 1000)
         delete_body, update_body = purge_queries(cutoff_ms)
         params = {"conflicts": "proceed", "refresh": "true", "request_timeout": self.write_timeout}
-        deleted = _call("purge_tombstones", lambda: self.client.delete_by_query(
-            index=self.alias, body=delete_body, params=params))
+        try:
+            deleted = _call("purge_tombstones", lambda: self.client.delete_by_query(
+                index=self.alias, body=delete_body, params=params))
+        except IndexNotFound:
+            return 0  # no index yet: nothing to purge
         updated = _call("purge_tombstones", lambda: self.client.update_by_query(
             index=self.alias, body=update_body, params=params))
         return int(deleted.get("deleted", 0)) + int(updated.get("updated", 0))

@@ -10,7 +10,7 @@ import time
 import pytest
 import urllib3
 
-from catalog.engine import EngineError, Health, IndexNotFound
+from catalog.engine import EngineError, Health, IndexNotFound, InvalidRequest
 from catalog.engine.opensearch import OpenSearchEngine
 from catalog.engine.opensearch_dsl import FORGET_ITEM_SCRIPT, aliases_body
 from catalog.model import Content
@@ -222,3 +222,13 @@ def test_iter_states_pages_by_id_with_search_after(engine, http):
     assert second["search_after"] == ["b"]
     with pytest.raises(ValueError, match="batch_size"):
         list(engine.iter_states(batch_size=0))
+
+
+def test_purge_without_an_index_purges_nothing_and_rejects_a_negative_age(engine, http):
+    http.answer((404, shapes.error_body(404, "index_not_found_exception", "no such index [products]",
+                                        index="products")))
+    assert engine.purge_tombstones(60) == 0
+    assert len(http.sent) == 1
+    with pytest.raises(InvalidRequest) as err:
+        engine.purge_tombstones(-1)
+    assert err.value.parameter == "older_than_seconds"
