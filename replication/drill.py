@@ -194,7 +194,8 @@ def plan_steps(target: Target, region: str, method: str, survivor: str | None) -
 # ---------------------------------------------------------------- the drill
 class Drill:
     def __init__(self, target: Target, region: str, method: str = "health-check", *,
-                 echo: Callable[[str], Any] | None = None, canary_interval: float = 1.0) -> None:
+                 echo: Callable[[str], Any] | None = None, canary_interval: float = 1.0,
+                 verify_seconds: float | None = None) -> None:
         if method not in METHODS:
             raise DrillError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
         self.t = target
@@ -203,6 +204,10 @@ class Drill:
         self.method = method
         self.echo = echo
         self.canary_interval = canary_interval
+        th = self.cfg.thresholds
+        # how long a canary may take to become searchable (there, then everywhere)
+        self.verify_seconds = verify_seconds if verify_seconds is not None else (
+            th.replication_latency_ms / 1000 + th.index_lag_seconds + 5.0)
         self.clock = VersionClock()
         self.run_id = secrets.token_hex(4)
         self.canaries: list[Product] = []
@@ -369,7 +374,7 @@ class Drill:
         if not self.canaries or rep.survivor is None:
             return
         first = self.canaries[0]
-        budget = self.cfg.thresholds.index_lag_seconds + 5.0
+        budget = self.verify_seconds
         start = time.monotonic()
         while time.monotonic() - start < budget:
             if self._searchable(rep.survivor, first, via_global=True):
@@ -392,8 +397,7 @@ class Drill:
         rep = self.report
         if not self.canaries:
             return
-        th = self.cfg.thresholds
-        budget = th.replication_latency_ms / 1000 + th.index_lag_seconds + 10.0
+        budget = self.verify_seconds
         start = time.monotonic()
         missing: set[tuple[str, str]] = set()
         while time.monotonic() - start < budget:

@@ -1,0 +1,94 @@
+"""Failover drills against moto, with the marked stand-ins for what moto does not emulate
+(Route 53 health evaluation and DNS answers: FakeRoute53; replication and indexing:
+Propagator). The full drill against the real sandbox is tests/e2e/test_drill.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from catalog.generator import products as generated
+from replication.drill import CANARY_PREFIX, Drill, plan_steps, run_drill
+from replication.routing import UNHEALTHY, find_health_checks
+from tests.integration.replication.replication_harness import Propagator, wait_for, write_products
+
+
+@pytest.fixture
+def world(cfg, clients, target):
+    for region in cfg.regions:
+        write_products(cfg, clients, region, generated(20, seed=5))
+    prop = Propagator(target).start()
+    yield prop
+    prop.stop()
+
+
+def _inverted(cfg, clients, region):
+    hc = find_health_checks(clients("route53", cfg.primary), cfg.regions)[region]
+    return clients("route53", cfg.primary).get_health_check(HealthCheckId=hc["Id"])["HealthCheck"][
+        "HealthCheckConfig"].get("Inverted", False)
+
+
+def _canaries_left(cfg, clients):
+    return [i for r in cfg.regions for i in clients("dynamodb", r).scan(TableName=cfg.table_name)["Items"]
+            if i["id"]["S"].startswith(CANARY_PREFIX)]
+
+
+def test_health_check_drill_of_the_primary_passes_and_restores(cfg, clients, target, world):
+    report = run_drill(target, "us-east-1", "health-check", canary_interval=0.1, verify_seconds=5)
+    assert report.passed, report.render()
+    assert report.survivor == "eu-west-1" and report.answer_before == "us-east-1"
+    assert report.answer_during == "eu-west-1"
+    assert 0 < report.detection_seconds <= report.detection_target
+    assert report.detection_seconds <= report.rto_seconds <= report.rto_target
+    assert report.failback_seconds is not None and report.lost_writes == 0 and report.canaries_written >= 3
+    assert not _inverted(cfg, clients, "us-east-1")
+    assert wait_for(lambda: not _canaries_left(cfg, clients), 5)
+    data = json.loads(json.dumps(report.to_dict()))
+    assert {"passed", "detection_seconds", "rto_seconds", "lost_writes", "timeline"} <= set(data)
+    assert [e["event"] for e in data["timeline"]][-1] == "PASSED"
+    assert all(a["t"] <= b["t"] for a, b in zip(data["timeline"], data["timeline"][1:], strict=False))
+
+
+def test_maintenance_drill_of_the_secondary_needs_no_traffic_move(cfg, clients, target, world):
+    report = run_drill(target, "eu-west-1", "maintenance", canary_interval=0.1, verify_seconds=5)
+    assert report.passed, report.render()
+    assert report.rto_seconds == 0.0 and report.survivor == "us-east-1"
+    value = clients("ssm", "eu-west-1").get_parameter(Name=cfg.maintenance_parameter("eu-west-1"))
+    assert value["Parameter"]["Value"] == "off"
+
+
+def test_interrupt_restores_the_region(cfg, clients, target, world, monkeypatch):
+    drill = Drill(target, "us-east-1", "health-check", canary_interval=0.1, verify_seconds=5)
+
+    def interrupted(tl):
+        assert _inverted(cfg, clients, "us-east-1")  # injected at this point
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(drill, "_verify_survivor", interrupted)
+    report = drill.run()
+    assert report.interrupted and report.restored and not report.passed
+    assert "interrupted" in report.failures
+    assert not _inverted(cfg, clients, "us-east-1")
+    assert report.failback_seconds is not None
+
+
+def test_preflight_refuses_when_no_healthy_region_would_remain(cfg, clients, target, world, route53):
+    clients("ssm", "eu-west-1").put_parameter(Name=cfg.maintenance_parameter("eu-west-1"), Value="on",
+                                             Type="String", Overwrite=True)
+    assert wait_for(lambda: route53.health_status("eu-west-1") == UNHEALTHY, 5)
+    report = run_drill(target, "us-east-1", "health-check")
+    assert not report.passed and not report.preflight_ok
+    assert any(c.name == "a healthy region remains" and not c.ok for c in report.preflight)
+    assert not _inverted(cfg, clients, "us-east-1")  # nothing injected
+    steps = plan_steps(target, "us-east-1", "health-check", report.survivor)
+    assert "NO REGION" in steps[0]
+
+
+def test_lost_writes_fail_the_drill(cfg, clients, target, world):
+    world.stop()  # no replication, no indexing: acknowledged canaries never arrive
+    report = run_drill(target, "us-east-1", "health-check", canary_interval=0.1, verify_seconds=0.5)
+    assert not report.passed
+    assert report.lost_writes == report.canaries_written >= 3
+    assert any("not searchable" in f for f in report.failures)
+    assert not _inverted(cfg, clients, "us-east-1")
