@@ -60,7 +60,8 @@ class LocalPythonBundler:
         self.packages = packages
         self.requirements = requirements
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, _options: Any = None, **_kwargs: Any) -> bool:
+        # jsii passes the BundlingOptions struct positionally; nothing in it is needed here
         out = Path(output_dir)
         for package in self.packages:
             shutil.copytree(PROJECT_ROOT / package, out / package, ignore=_IGNORE, dirs_exist_ok=True)

@@ -52,7 +52,7 @@ class ContentBucket(Construct):
     bucket exists. The replication role is made here, next to the bucket it reads.
     """
 
-    def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, queue: sqs.IQueue) -> None:
+    def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, queue: sqs.Queue) -> None:
         super().__init__(scope, cid)
         cfg = dep.config
         stack = Stack.of(self)
@@ -70,9 +70,9 @@ class ContentBucket(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        # S3 checks it may send to the queue when the notification is put: policy first.
-        queue_policy = sqs.QueuePolicy(self, "QueuePolicy", queues=[queue])
-        queue_policy.document.add_statements(iam.PolicyStatement(
+        # S3 checks it may send to the queue when the notification is put: policy first. One
+        # policy per queue (enforce_ssl made it): a second QueuePolicy would replace it.
+        queue.add_to_resource_policy(iam.PolicyStatement(
             sid="S3ProductEvents",
             principals=[iam.ServicePrincipal("s3.amazonaws.com")],
             actions=["sqs:SendMessage"],
@@ -80,14 +80,7 @@ class ContentBucket(Construct):
             conditions={"ArnEquals": {"aws:SourceArn": bucket_arn},
                         "StringEquals": {"aws:SourceAccount": dep.aws.account}},
         ))
-        queue_policy.document.add_statements(iam.PolicyStatement(
-            sid="DenyInsecureTransport",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["sqs:*"],
-            resources=[queue.queue_arn],
-            conditions={"Bool": {"aws:SecureTransport": "false"}},
-        ))
+        queue_policy = queue.node.find_child("Policy")  # the queue's QueuePolicy
 
         self.bucket = s3.Bucket(
             self, "Bucket",
