@@ -24,7 +24,9 @@ import binascii
 import hashlib
 import json
 import re
+import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from catalog.convert import content_fields, item_fields, product_from_fields
@@ -175,8 +177,6 @@ def bulk_body(ops: Sequence[Operation], index: str, *, now_ms: int | None = None
     ``now_ms`` stamps tombstones (``tombstoned_at``, epoch milliseconds; default: now).
     """
     if now_ms is None:
-        import time
-
         now_ms = time.time_ns() // 1_000_000
     index_json = _DUMPS(index)
     lines: list[str] = []
@@ -675,8 +675,6 @@ def _epoch_seconds(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value) / 1000.0
-    from datetime import datetime
-
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 

@@ -232,3 +232,10 @@ def test_purge_without_an_index_purges_nothing_and_rejects_a_negative_age(engine
     with pytest.raises(InvalidRequest) as err:
         engine.purge_tombstones(-1)
     assert err.value.parameter == "older_than_seconds"
+
+
+def test_tombstone_time_read_back_as_epoch_millis_or_iso_date():
+    from catalog.engine.opensearch_dsl import doc_state
+
+    assert doc_state("p", TOMBSTONE).tombstoned_at == 1_763_800_000.0
+    assert doc_state("p", {**TOMBSTONE, "tombstoned_at": "2025-11-22T08:26:40Z"}).tombstoned_at == 1_763_800_000.0
