@@ -104,7 +104,7 @@ def _write_endpoints(cfg, pid, admin="http://127.0.0.1:9"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"aws": "http://127.0.0.1:5055", "global": admin,
                                 "regions": {"us-east-1": "http://127.0.0.1:1", "eu-west-1": "http://127.0.0.1:2"},
-                                "index_dirs": {"us-east-1": str(path.parent / "a"), "eu-west-1": str(path.parent / "b")},
+                                "index_dirs": {r: str(path.parent / r) for r in cfg.regions},
                                 "domain": "search.sandbox.localhost", "pid": pid}))
 
 
