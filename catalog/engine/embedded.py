@@ -1,0 +1,745 @@
+"""The embedded search engine: a :class:`~catalog.engine.port.SearchEngine` on tantivy.
+
+One directory per region holds the physical indices (sub-directories) and, per alias, a
+small pointer file ``<alias>.alias`` that :meth:`EmbeddedEngine.swap_alias` replaces
+atomically (``os.replace``). Any process may open the directory:
+
+* the index writer is taken only inside :meth:`~EmbeddedEngine.apply` and released after
+  the commit, so the CLI can reindex or repair while the sandbox serves (a busy writer is
+  retried with a short backoff for ~2 s, then :class:`EngineUnavailable`);
+* readers re-resolve the alias and reload when the index's ``meta.json`` changed (one
+  ``stat`` each per read), so commits of other processes show at once, and a process
+  reads its own writes as soon as ``apply`` returns.
+
+Each product is one document (delete by id + add) carrying a stored JSON source of its
+whole state (item fields, content, both versions, tombstone), so ``apply`` is a
+read-modify-write under the writer lock that follows :mod:`catalog.versioning`.
+
+Not for Lambda: this module imports tantivy (``engine_from_env`` imports it only when
+``SEARCH_ENGINE=embedded``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from catalog.convert import product_from_fields
+from catalog.engine import EngineConfigError
+from catalog.engine import embedded_query as eq
+from catalog.engine.embedded_schema import (
+    ID,
+    RANK,
+    SOURCE,
+    content_from_source,
+    content_to_source,
+    physical_schema,
+    register_tokenizers,
+)
+from catalog.engine.embedded_schema import build_document as _build_document
+from catalog.engine.embedded_schema import product_state_item as _item_of
+from catalog.engine.port import (
+    ClearContent,
+    DocState,
+    EngineUnavailable,
+    FacetValue,
+    Health,
+    Hit,
+    IndexNotFound,
+    InvalidRequest,
+    Operation,
+    OpResult,
+    Outcome,
+    RangeBucket,
+    SearchRequest,
+    SearchResult,
+    Sort,
+    Suggestion,
+    Tombstone,
+    Total,
+    UpsertContent,
+    UpsertItem,
+)
+from catalog.model import Content, Product, split_category
+from catalog.schema import FACETS_BY_NAME, MAX_SUGGEST_SIZE
+from catalog.text import fold
+from catalog.versioning import content_is_newer, item_is_newer
+
+WRITER_HEAP = 64_000_000
+LOCK_WAIT_SECONDS = 2.0
+MARKER = "storefront-index.json"
+SMALL_GROUP = 32  # a complete tie group up to this size is ordered from stored ids, not another search
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+_F = tantivy.FieldType
+
+# sort -> (tantivy fast field, order, field type); relevance without text sorts by _rank
+_SORTS: dict[Sort, tuple[str, tantivy.Order, tantivy.FieldType]] = {
+    Sort.RELEVANCE: (RANK, tantivy.Order.Desc, _F.Float),
+    Sort.PRICE_ASC: ("price", tantivy.Order.Asc, _F.Float),
+    Sort.PRICE_DESC: ("price", tantivy.Order.Desc, _F.Float),
+    Sort.RATING_DESC: ("rating", tantivy.Order.Desc, _F.Float),
+    Sort.NEWEST: ("created_at", tantivy.Order.Desc, _F.Integer),
+}
+
+
+@dataclass
+class _Physical:
+    name: str
+    path: Path
+    index: tantivy.Index
+    meta: tuple[int, int, int] | None
+    searcher: tantivy.Searcher
+    meta_path: str = ""
+
+
+def _stat(path: str | Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_ino, st.st_size)
+
+
+def _new_state(pid: str) -> dict[str, Any]:
+    return {"id": pid, "item": None, "item_version": None, "content": None, "content_version": None,
+            "deleted": False, "tombstoned_at": None}
+
+
+class EmbeddedEngine:
+    """A region's product index in ``directory``, read and written through ``alias``."""
+
+    def __init__(self, directory: str | os.PathLike[str], alias: str = "products") -> None:
+        if not _NAME.match(alias):
+            raise EngineConfigError(f"INDEX_ALIAS must match {_NAME.pattern}, got {alias!r}")
+        self.alias = alias
+        self.directory = Path(directory).resolve()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._schema = physical_schema()
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._indices: dict[str, _Physical] = {}
+        self._alias_file = str(self.directory / f"{alias}.alias")
+        self._alias_stat: tuple[int, int, int] | None = None
+        self._alias_target: str | None = None
+        self._closed = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EmbeddedEngine:
+        directory = env.get("EMBEDDED_INDEX_DIR", "").strip()
+        if not directory:
+            raise EngineConfigError("EMBEDDED_INDEX_DIR is required for SEARCH_ENGINE=embedded "
+                                    "(the region's index directory)")
+        return cls(directory, alias=env.get("INDEX_ALIAS", "").strip() or "products")
+
+    # ------------------------------------------------------------ alias and indices
+    @property
+    def _alias_path(self) -> Path:
+        return Path(self._alias_file)
+
+    def alias_target(self) -> str | None:
+        with self._lock:
+            st = _stat(self._alias_file)
+            if st != self._alias_stat:
+                target = None
+                if st is not None:
+                    try:
+                        target = json.loads(self._alias_path.read_text())["index"]
+                    except (OSError, ValueError, KeyError, TypeError):
+                        target = None
+                self._alias_stat, self._alias_target = st, target
+            return self._alias_target
+
+    def _check_name(self, name: str) -> str:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidRequest("index", f"must match {_NAME.pattern}, got {name!r}")
+        return name
+
+    def create_index(self, name: str | None = None) -> str:
+        with self._lock:
+            if name is None:
+                stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+                for n in itertools.count(1):
+                    name = f"{self.alias}-{stamp}-{n:03d}"
+                    if not (self.directory / name).exists():
+                        break
+            self._check_name(name)
+            path = self.directory / name
+            if (path / "meta.json").exists():
+                raise InvalidRequest("index", f"{name!r} already exists")
+            path.mkdir(parents=True, exist_ok=True)
+            index = tantivy.Index(self._schema.schema, path=str(path), reuse=False)
+            register_tokenizers(index)
+            (path / MARKER).write_text(json.dumps({"alias": self.alias, "created_ns": time.time_ns()}))
+            del index
+            return name
+
+    def swap_alias(self, new_index: str) -> str | None:
+        with self._lock:
+            self._check_name(new_index)
+            if not (self.directory / new_index / "meta.json").exists():
+                raise IndexNotFound(f"index {new_index!r} does not exist in {self.directory}")
+            previous = self.alias_target()
+            tmp = self.directory / f".{self.alias}.alias.{os.getpid()}.{threading.get_ident()}"
+            tmp.write_text(json.dumps({"index": new_index}))
+            os.replace(tmp, self._alias_path)
+            self.alias_target()
+            return previous
+
+    def indices(self) -> list[str]:
+        found = []
+        for marker in self.directory.glob(f"*/{MARKER}"):
+            try:
+                meta = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                continue
+            if meta.get("alias") == self.alias and (marker.parent / "meta.json").exists():
+                found.append((meta.get("created_ns", 0), marker.parent.name))
+        return [name for _, name in sorted(found)]
+
+    def delete_index(self, name: str) -> None:
+        with self._lock:
+            self._check_name(name)
+            path = self.directory / name
+            if not (path / "meta.json").exists():
+                raise IndexNotFound(f"index {name!r} does not exist")
+            if name == self.alias_target():
+                raise InvalidRequest("index", f"{name!r} is the target of alias {self.alias!r}; swap first")
+            self._indices.pop(name, None)
+            shutil.rmtree(path)
+
+    def _open(self, name: str) -> _Physical:
+        """The physical index ``name``, reloaded if another process committed to it."""
+        with self._lock:
+            if self._closed:
+                raise EngineUnavailable("engine is closed")
+            phys = self._indices.get(name)
+            if phys is not None:
+                meta = _stat(phys.meta_path)
+                if meta == phys.meta:
+                    return phys
+            path = self.directory / name
+            meta = _stat(path / "meta.json")
+            if meta is None:
+                self._indices.pop(name, None)
+                raise IndexNotFound(f"index {name!r} does not exist in {self.directory}")
+            if phys is None:
+                try:
+                    index = tantivy.Index.open(str(path))
+                except (OSError, ValueError) as exc:
+                    raise EngineUnavailable(f"cannot open index {name!r}: {exc}") from exc
+                register_tokenizers(index)
+                index.config_reader("manual")
+                index.reload()
+                phys = _Physical(name, path, index, meta, index.searcher(), str(path / "meta.json"))
+                self._indices[name] = phys
+            elif phys.meta != meta:
+                phys.index.reload()
+                phys.searcher = phys.index.searcher()
+                phys.meta = meta
+            return phys
+
+    def _target(self, index: str | None) -> str:
+        if index is not None:
+            return self._check_name(index)
+        target = self.alias_target()
+        if target is None:
+            raise IndexNotFound(f"alias {self.alias!r} does not exist in {self.directory}")
+        return target
+
+    def _reader(self, index: str | None = None) -> tantivy.Searcher:
+        return self._open(self._target(index)).searcher
+
+    # ------------------------------------------------------------ write
+    def _writer(self, phys: _Physical) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                return phys.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise EngineUnavailable(f"cannot open the index writer: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise EngineUnavailable(f"index {phys.name!r} is being written by another process; "
+                                            f"retry later") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def _load_states(self, searcher: tantivy.Searcher, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in range(0, len(ids), 1024):
+            part = list(ids[chunk:chunk + 1024])
+            q = tantivy.Query.term_set_query(self._schema.schema, ID, part)
+            for _, addr in searcher.search(q, len(part), count=False).hits:
+                state = json.loads(searcher.doc(addr)[SOURCE][0])
+                out[state["id"]] = state
+        return out
+
+    def apply(self, ops: Sequence[Operation], *, index: str | None = None) -> list[OpResult]:
+        if not ops:
+            return []
+        with self._write_lock:
+            if index is None and self.alias_target() is None:
+                with self._lock:
+                    if self.alias_target() is None:
+                        self.swap_alias(self.create_index())
+            phys = self._open(self._target(index))
+            writer = self._writer(phys)
+            try:
+                results = self._apply_locked(phys, writer, ops)
+            finally:
+                del writer  # releases the lock file: other processes may write between batches
+            with self._lock:
+                phys.index.reload()
+                phys.searcher = phys.index.searcher()
+                phys.meta = _stat(phys.meta_path)
+            return results
+
+    def _apply_locked(self, phys: _Physical, writer: tantivy.IndexWriter,
+                      ops: Sequence[Operation]) -> list[OpResult]:
+        phys.index.reload()  # whatever others committed before we took the writer
+        searcher = phys.index.searcher()
+        ids = list(dict.fromkeys(op.id for op in ops if isinstance(getattr(op, "id", None), str)))
+        stored = self._load_states(searcher, ids)
+        dirty: dict[str, dict[str, Any]] = {}
+        touched: dict[str, list[int]] = {}
+        results: list[OpResult] = []
+        now = time.time()
+        for i, op in enumerate(ops):
+            try:
+                pid = op.id
+                state = dirty.get(pid)
+                if state is None:
+                    state = dict(stored.get(pid) or _new_state(pid))
+                applied = self._apply_one(state, op, now)
+            except Exception as exc:  # a bad operation fails alone
+                results.append(OpResult(Outcome.FAILED, f"{type(exc).__name__}: {exc}", 400))
+                continue
+            if applied:
+                dirty[pid] = state
+                touched.setdefault(pid, []).append(i)
+                results.append(OpResult(Outcome.APPLIED, None, 200))
+            else:
+                results.append(OpResult(Outcome.STALE, "version is not newer than the stored one", 409))
+        if not dirty:
+            return results
+        try:
+            for pid, state in dirty.items():
+                try:
+                    doc = _build_document(state)
+                except Exception as exc:
+                    for i in touched[pid]:
+                        results[i] = OpResult(Outcome.FAILED, f"{type(exc).__name__}: {exc}", 400)
+                    continue
+                if pid in stored:
+                    writer.delete_documents_by_term(ID, pid)
+                writer.add_document(doc)
+            writer.commit()
+            writer.wait_merging_threads()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise EngineUnavailable(f"commit to index {phys.name!r} failed: {exc}") from exc
+        return results
+
+    @staticmethod
+    def _apply_one(state: dict[str, Any], op: Operation, now: float) -> bool:
+        if isinstance(op, UpsertItem):
+            if not item_is_newer(op.version, False, state["item_version"], state["deleted"]):
+                return False
+            state.update(item=_item_of(op.product), item_version=op.version, deleted=False, tombstoned_at=None)
+        elif isinstance(op, Tombstone):
+            if not item_is_newer(op.version, True, state["item_version"], state["deleted"]):
+                return False
+            state.update(item=None, item_version=op.version, deleted=True, tombstoned_at=now)
+        elif isinstance(op, UpsertContent):
+            if not content_is_newer(op.version, state["content_version"]):
+                return False
+            state.update(content=content_to_source(op.content), content_version=op.version)
+        elif isinstance(op, ClearContent):
+            if not content_is_newer(op.version, state["content_version"]):
+                return False
+            state.update(content=None, content_version=op.version)
+        else:
+            raise TypeError(f"unknown operation {type(op).__name__}")
+        return True
+
+    def purge_tombstones(self, older_than_seconds: float) -> int:
+        if older_than_seconds < 0:
+            raise InvalidRequest("older_than_seconds", "must be 0 or more")
+        with self._write_lock:
+            target = self.alias_target()
+            if target is None:
+                return 0
+            phys = self._open(target)
+            cutoff = int((time.time() - older_than_seconds) * 1000)
+            q = eq.all_of([eq.bool_filter("deleted", True),
+                           eq.range_filter("tombstoned_at", _F.Integer, None, cutoff, include_upper=False)])
+            writer = self._writer(phys)
+            try:
+                phys.index.reload()
+                n = phys.index.searcher().search(q, 1, count=True).count
+                if n:
+                    writer.delete_documents_by_query(q)
+                    writer.commit()
+                    writer.wait_merging_threads()
+            finally:
+                del writer
+            with self._lock:
+                phys.index.reload()
+                phys.searcher = phys.index.searcher()
+                phys.meta = _stat(phys.meta_path)
+            return n
+
+    # ------------------------------------------------------------ read: states
+    @staticmethod
+    def _doc_state(state: Mapping[str, Any]) -> DocState:
+        item = state.get("item")
+        product = None if item is None else product_from_fields(item, state["item_version"])
+        content = None
+        if state.get("content") is not None:
+            content = content_from_source(state["id"], state["content_version"], state["content"])
+        return DocState(id=state["id"], item_version=state.get("item_version"),
+                        content_version=state.get("content_version"), deleted=bool(state.get("deleted")),
+                        visible=item is not None and not state.get("deleted"), product=product,
+                        content=content, tombstoned_at=state.get("tombstoned_at"))
+
+    def states(self, ids: Sequence[str], *, index: str | None = None) -> dict[str, DocState]:
+        searcher = self._reader(index)
+        wanted = list(dict.fromkeys(ids))
+        return {pid: self._doc_state(s) for pid, s in self._load_states(searcher, wanted).items()}
+
+    def iter_states(self, *, index: str | None = None, batch_size: int = 1000) -> Iterator[DocState]:
+        if batch_size < 1:
+            raise InvalidRequest("batch_size", "must be 1 or more")
+        searcher = self._reader(index)  # one consistent snapshot for the whole walk
+        offset = 0
+        while True:
+            hits = searcher.search(tantivy.Query.all_query(), batch_size, count=False, order_by_field=ID,
+                                   order=tantivy.Order.Asc, offset=offset).hits
+            for _, addr in hits:
+                yield self._doc_state(json.loads(searcher.doc(addr)[SOURCE][0]))
+            if len(hits) < batch_size:
+                return
+            offset += batch_size
+
+    def count(self, *, index: str | None = None) -> int:
+        return self._reader(index).search(eq.visible_filter(), 1, count=True).count
+
+    def get(self, product_id: str) -> tuple[Product, Content | None] | None:
+        searcher = self._reader()
+        q = eq.all_of([eq.visible_filter(), tantivy.Query.term_query(self._schema.schema, ID, product_id)])
+        hits = searcher.search(q, 1, count=False).hits
+        if not hits:
+            return None
+        state = self._doc_state(json.loads(searcher.doc(hits[0][1])[SOURCE][0]))
+        assert state.product is not None
+        return state.product, state.content
+
+    def health(self) -> Health:
+        detail = {"engine": "embedded", "directory": str(self.directory), "alias": self.alias}
+        try:
+            target = self.alias_target()
+            if target is None:
+                return Health(reachable=self.directory.is_dir(), alias_present=False, detail=detail)
+            detail["index"] = target
+            detail["docs"] = str(self._open(target).searcher.num_docs)
+            return Health(reachable=True, alias_present=True, detail=detail)
+        except IndexNotFound as exc:
+            detail["error"] = str(exc)
+            return Health(reachable=True, alias_present=False, detail=detail)
+        except Exception as exc:  # health never raises
+            detail["error"] = f"{type(exc).__name__}: {exc}"
+            return Health(reachable=False, alias_present=False, detail=detail)
+
+    def close(self) -> None:
+        with self._lock:
+            self._indices.clear()
+            self._closed = True
+
+    # ------------------------------------------------------------ read: search
+    def search(self, request: SearchRequest) -> SearchResult:
+        t0 = time.perf_counter()
+        searcher = self._reader()
+        terms = eq.analyse(request.text) if request.text else eq.Terms((), ())
+        text_q = eq.text_query(terms) if terms else None
+        filters = eq.request_filters(request)
+        base = [eq.visible_filter()] + ([text_q] if text_q is not None else [])
+        query = eq.all_of(base + list(filters.values()))
+        fingerprint = eq.request_fingerprint(request)
+        after = eq.decode_cursor(request.cursor, fingerprint) if request.cursor else None
+        if text_q is not None and request.sort is Sort.RELEVANCE:
+            page, total, next_after = self._score_page(searcher, query, request, after)
+        else:
+            page, total, next_after = self._field_page(searcher, query, request, after)
+        facets = self._facets(searcher, request, base, filters) if request.facets else {}
+        highlighter = eq.Highlighter(terms) if (request.highlight and terms) else None
+        hits = [self._hit(searcher, addr, score, highlighter) for score, addr in page]
+        next_cursor = None
+        if next_after is not None:
+            next_after["f"] = fingerprint
+            next_cursor = eq.encode_cursor(next_after)
+        return SearchResult(hits=hits, total=Total(total, "eq"), facets=facets, next_cursor=next_cursor,
+                            took_ms=(time.perf_counter() - t0) * 1000)
+
+    def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
+             highlighter: eq.Highlighter | None) -> Hit:
+        state = json.loads(searcher.doc(addr)[SOURCE][0])
+        item = state["item"]
+        highlight: dict[str, str | None] = {}
+        if highlighter is not None:
+            highlight = {"title": highlighter(item.get("title")), "description": highlighter(item.get("description"))}
+        return Hit(id=state["id"], title=item.get("title") or "", brand=item.get("brand") or "",
+                   category=item.get("category") or "", price=float(item.get("price") or 0.0),
+                   currency=item.get("currency") or "", rating=item.get("rating"),
+                   review_count=int(item.get("review_count") or 0), in_stock=bool(item.get("in_stock")),
+                   image_url=item.get("image_url"), score=score, highlight=highlight)
+
+    @staticmethod
+    def _ids(searcher: tantivy.Searcher, addrs: Sequence[tantivy.DocAddress]) -> list[str]:
+        return [searcher.doc(a)[ID][0] for a in addrs]
+
+    def _score_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
+                    after: dict[str, Any] | None) -> tuple[list[tuple[float | None, Any]], int, dict | None]:
+        """Relevance: score desc, then id. Cursor: the position (a static index never skips)."""
+        offset = req.offset
+        if after is not None:
+            offset = after.get("o")
+            if not isinstance(offset, int) or offset < 0:
+                raise InvalidRequest("cursor", "is not a cursor this service issued")
+        end = offset + req.size
+        fetch = end + 1
+        while True:
+            res = searcher.search(query, fetch, count=True, weight_by_field=RANK)
+            hits = res.hits
+            if len(hits) < fetch or len(hits) < end or hits[-1][0] != hits[end - 1][0]:
+                break
+            fetch *= 4  # the tie group at the page's end goes on: see all of it
+        total = res.count
+        # order = (score desc, id asc): ids only where scores tie
+        ordered: list[tuple[float, Any]] = []
+        for _, group in itertools.groupby(hits, key=lambda h: h[0]):
+            g = list(group)
+            if len(g) > 1 and len(ordered) < end:
+                ids = self._ids(searcher, [a for _, a in g])
+                g = [h for _, h in sorted(zip(ids, g, strict=True), key=lambda p: p[0])]
+            ordered.extend(g)
+            if len(ordered) >= end:
+                break
+        page = ordered[offset:end]
+        nxt = {"o": end} if end < total else None
+        return page, total, nxt
+
+    def _eq_filter(self, field: str, ftype: tantivy.FieldType, value: Any) -> tantivy.Query:
+        if value is None:
+            return eq.const(tantivy.Query.boolean_query([(eq.Must, tantivy.Query.all_query()),
+                                                         (eq.MustNot, tantivy.Query.exists_query(field))]))
+        return eq.range_filter(field, ftype, value, value)
+
+    def _after_filter(self, field: str, order: tantivy.Order, ftype: tantivy.FieldType,
+                      value: Any) -> tantivy.Query | None:
+        """Documents whose sort value comes strictly after ``value`` (missing values come last)."""
+        if value is None:
+            return None
+        if order is tantivy.Order.Asc:
+            rng = tantivy.Query.range_query(self._schema.schema, field, ftype, value, None, include_lower=False)
+        else:
+            rng = tantivy.Query.range_query(self._schema.schema, field, ftype, None, value, include_upper=False)
+        missing = tantivy.Query.boolean_query([(eq.Must, tantivy.Query.all_query()),
+                                               (eq.MustNot, tantivy.Query.exists_query(field))])
+        return eq.const(tantivy.Query.boolean_query([(eq.Should, rng), (eq.Should, missing)]))
+
+    def _group(self, searcher: tantivy.Searcher, query: tantivy.Query, field: str, ftype: tantivy.FieldType,
+               value: Any, skip: int, take: int) -> list[Any]:
+        """Addresses of the docs whose sort value equals ``value``, in id order, [skip, skip+take)."""
+        if take <= 0:
+            return []
+        q = eq.all_of([query, self._eq_filter(field, ftype, value)])
+        hits = searcher.search(q, take, count=False, order_by_field=ID, order=tantivy.Order.Asc, offset=skip).hits
+        return [a for _, a in hits]
+
+    def _field_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
+                    after: dict[str, Any] | None) -> tuple[list[tuple[float | None, Any]], int, dict | None]:
+        """A sort on a fast field, ties by id; the cursor continues after (value, id) like search_after.
+
+        Returns the page (score None), the total and the next cursor's data. The cursor
+        holds the last value, its id and how many docs of that value's group were served.
+        """
+        field, order, ftype = _SORTS[req.sort]
+        size = req.size
+        out: list[tuple[Any, Any, int]] = []  # (value, address, rank within its value group)
+        q = query
+        skip = req.offset
+        if after is not None:
+            if ("v" not in after or not isinstance(after.get("r"), int) or after["r"] < 0
+                    or not isinstance(after.get("p"), int)):
+                raise InvalidRequest("cursor", "is not a cursor this service issued")
+            value, served = after["v"], after["r"]
+            if value is not None and not isinstance(value, int | float):
+                raise InvalidRequest("cursor", "is not a cursor this service issued")
+            rest = self._group(searcher, query, field, ftype, value, served, size)
+            out.extend((value, a, served + i + 1) for i, a in enumerate(rest))
+            after_q = self._after_filter(field, order, ftype, value)
+            q = None if after_q is None else eq.all_of([query, after_q])
+            skip = 0
+        total_res = None
+        need = size - len(out)
+        if q is not None and need > 0:
+            end = skip + need
+            res = searcher.search(q, end + 1, count=after is None, order_by_field=field, order=order)
+            total_res = res.count if after is None else None
+            hits = res.hits
+            pos = 0
+            groups = [(k, [a for _, a in g]) for k, g in itertools.groupby(hits, key=lambda h: h[0])]
+            for gi, (value, addrs) in enumerate(groups):
+                last_group = gi == len(groups) - 1
+                g_start, g_end = pos, pos + len(addrs)
+                lo = max(g_start, skip)
+                hi = min(g_end, end) if not last_group else end
+                if hi > lo:
+                    complete = not last_group or len(hits) <= end
+                    if complete and len(addrs) <= SMALL_GROUP:
+                        # the whole tie group is here: order it by id from the stored ids
+                        if len(addrs) > 1:
+                            ids = self._ids(searcher, addrs)
+                            addrs = [a for _, a in sorted(zip(ids, addrs, strict=True), key=lambda p: p[0])]
+                        got = addrs[lo - g_start:hi - g_start]
+                    else:
+                        got = self._group(searcher, q, field, ftype, value, lo - g_start, hi - lo)
+                    out.extend((value, a, lo - g_start + i + 1) for i, a in enumerate(got))
+                pos = g_end
+                if pos >= end:
+                    break
+        if after is None:
+            total = total_res if total_res is not None else searcher.search(query, 1, count=True).count
+        else:
+            total = searcher.search(query, 1, count=True).count
+        page = [(None, a) for _, a, _ in out[:size]]
+        start = req.offset if after is None else after.get("p", 0)
+        nxt = None
+        if out and start + len(page) < total:
+            value, _, rank = out[len(page) - 1]
+            nxt = {"v": value, "r": rank, "p": start + len(page)}
+        return page, total, nxt
+
+    # ------------------------------------------------------------ facets
+    def _facets(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
+                filters: dict[str, tantivy.Query]) -> dict[str, list[FacetValue] | list[RangeBucket]]:
+        by_query: dict[str | None, list[str]] = {}
+        for name in req.facets:
+            by_query.setdefault(name if name in filters else None, []).append(name)
+        raw: dict[str, Any] = {}
+        for excluded, names in by_query.items():
+            q = eq.all_of(base + [f for k, f in filters.items() if k != excluded])
+            aggs = {name: _agg(name) for name in names}
+            raw.update(searcher.aggregate(q, aggs))
+        return {name: _facet_values(name, raw.get(name) or {}, req) for name in req.facets}
+
+    # ------------------------------------------------------------ suggest
+    def suggest(self, prefix: str, size: int = 10) -> list[Suggestion]:
+        if not isinstance(size, int) or not 1 <= size <= MAX_SUGGEST_SIZE:
+            raise InvalidRequest("size", f"must be between 1 and {MAX_SUGGEST_SIZE}")
+        terms = eq.analyse(prefix or "")
+        if not terms:
+            return []
+        searcher = self._reader()
+        schema = self._schema.schema
+        Q = tantivy.Query
+        fields = [sf for sf in self._schema.search_fields if sf.autocomplete]
+        groups = []
+        for i, (stem, exact) in enumerate(zip(terms.stemmed, terms.exact, strict=True)):
+            clauses = []
+            for sf in fields:
+                clauses.append(Q.term_query(schema, sf.stemmed, stem))
+                clauses.append(Q.term_query(schema, sf.exact, exact))
+                if i == len(terms.exact) - 1:
+                    clauses.append(Q.fuzzy_term_query(schema, sf.exact, exact, distance=0, prefix=True))
+            groups.append(Q.boolean_query([(eq.Should, c) for c in clauses]))
+        q = eq.all_of([eq.visible_filter(), *groups])
+        hits = searcher.search(q, size * 4, count=False, weight_by_field=RANK).hits
+        out: list[Suggestion] = []
+        seen: set[str] = set()
+        for _, addr in hits:
+            state = json.loads(searcher.doc(addr)[SOURCE][0])
+            title = (state.get("item") or {}).get("title") or ""
+            key = fold(title)
+            if title and key not in seen:
+                seen.add(key)
+                out.append(Suggestion(text=title, id=state["id"]))
+            if len(out) >= size:
+                break
+        return out
+
+
+# ---------------------------------------------------------------- facet helpers
+def _rating_edges(minimums: Sequence[float]) -> list[tuple[float, float | None]]:
+    asc = sorted(set(minimums))
+    return [(m, asc[i + 1] if i + 1 < len(asc) else None) for i, m in enumerate(asc)]
+
+
+def _agg(name: str) -> dict[str, Any]:
+    facet = FACETS_BY_NAME[name]
+    ps = physical_schema()
+    if facet.kind == "hierarchy":
+        return {"terms": {"field": ps.path_field[facet.field], "size": 10_000}}
+    if facet.kind == "terms":
+        return {"terms": {"field": facet.field, "size": max(1000, facet.size * 10)}}
+    if facet.kind == "ranges":
+        ranges = []
+        for i, (lo, hi) in enumerate(facet.ranges):
+            r: dict[str, Any] = {"key": f"r{i}"}
+            if lo is not None:
+                r["from"] = float(lo)
+            if hi is not None:
+                r["to"] = float(hi)
+            ranges.append(r)
+        return {"range": {"field": facet.field, "ranges": ranges}}
+    # minimum: disjoint [m_i, m_i+1) buckets, summed into "at least" counts
+    ranges = []
+    for lo, hi in _rating_edges(facet.minimums):
+        r = {"key": f"m{lo}", "from": float(lo)}
+        if hi is not None:
+            r["to"] = float(hi)
+        ranges.append(r)
+    return {"range": {"field": facet.field, "ranges": ranges}}
+
+
+def _facet_values(name: str, raw: Mapping[str, Any], req: SearchRequest) -> list[FacetValue] | list[RangeBucket]:
+    facet = FACETS_BY_NAME[name]
+    buckets = raw.get("buckets") or []
+    if facet.kind == "terms":
+        counts = sorted(((b["key"], int(b["doc_count"])) for b in buckets if b["doc_count"] > 0),
+                        key=lambda kv: (-kv[1], kv[0]))
+        return [FacetValue(k, c) for k, c in counts[: facet.size]]
+    if facet.kind == "hierarchy":
+        counts = {b["key"]: int(b["doc_count"]) for b in buckets if b["doc_count"] > 0}
+        depth = {k: len(split_category(k)) for k in counts}
+        out = sorted(((k, c) for k, c in counts.items() if depth[k] == 1), key=lambda kv: (-kv[1], kv[0]))
+        seen = {k for k, _ in out}
+        for selected in req.categories:
+            key = fold(" > ".join(split_category(selected)))
+            level = len(split_category(selected))
+            children = [(k, c) for k, c in counts.items() if depth[k] == level + 1 and k not in seen
+                        and fold(" > ".join(split_category(k)[:level])) == key]
+            for k, c in sorted(children, key=lambda kv: (-kv[1], kv[0])):
+                seen.add(k)
+                out.append((k, c))
+        return [FacetValue(k, c) for k, c in out[: facet.size]]
+    by_key = {b.get("key"): int(b["doc_count"]) for b in buckets}
+    if facet.kind == "ranges":
+        return [RangeBucket(None if lo is None else float(lo), None if hi is None else float(hi),
+                            by_key.get(f"r{i}", 0)) for i, (lo, hi) in enumerate(facet.ranges)]
+    edges = _rating_edges(facet.minimums)
+    return [FacetValue(float(m), sum(by_key.get(f"m{lo}", 0) for lo, _ in edges if lo >= m))
+            for m in facet.minimums]

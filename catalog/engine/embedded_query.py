@@ -1,0 +1,274 @@
+"""Queries of the embedded adapter, built from tokens (never ``parse_query`` on user text).
+
+User text is normalised (:func:`catalog.text.normalize`), then analysed by the same
+tantivy analyzers the index uses, and every term becomes a group of clauses over the
+weighted fields of :data:`catalog.schema.FIELDS` with the factors of
+:data:`catalog.schema.RELEVANCE`:
+
+* stemmed term (``f``) at the field boost, exact term (``f__exact``) at
+  ``exact_factor`` x boost on every searchable field;
+* on the autocomplete field (the title: what shoppers type) also the typo clause (fuzzy
+  on ``f__exact``, distance by term length) at ``fuzzy_factor`` x boost and, for the last
+  term, a prefix on ``f__exact`` at ``prefix_factor`` x boost. Typo tolerance is limited
+  to that field on purpose: every fuzzy clause builds a Levenshtein automaton at search
+  time (~0.5 ms for distance 2), so one per term keeps a search within budget;
+* every term must match somewhere (AND of the groups); filters never score.
+
+Also here: highlighting (HTML-escaped, matches in ``<em>``) and the cursor codec.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import tantivy
+
+from catalog.engine.embedded_schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
+from catalog.engine.port import InvalidRequest, SearchRequest
+from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
+from catalog.text import fold, normalize
+
+MAX_TERMS = 16
+SNIPPET_CHARS = 240
+Must = tantivy.Occur.Must
+Should = tantivy.Occur.Should
+MustNot = tantivy.Occur.MustNot
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The analysed query: per term its stemmed and exact (folded) form."""
+
+    stemmed: tuple[str, ...]
+    exact: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.exact)
+
+
+@lru_cache(maxsize=4096)
+def analyse(text: str) -> Terms:
+    norm = normalize(text)
+    if not norm:
+        return Terms((), ())
+    a = analyzers()
+    exact = a[FOLDED].analyze(norm)[:MAX_TERMS]
+    stemmed = a[STEMMED].analyze(norm)[:MAX_TERMS]
+    if len(stemmed) != len(exact):  # the analyzers differ only by the stemmer: never happens
+        stemmed = [a[STEMMED].analyze(t)[0] if a[STEMMED].analyze(t) else t for t in exact]
+    return Terms(tuple(stemmed), tuple(exact))
+
+
+def fuzzy_distance(term: str) -> int:
+    if len(term) >= RELEVANCE.fuzzy_min_len_2:
+        return 2
+    if len(term) >= RELEVANCE.fuzzy_min_len_1:
+        return 1
+    return 0
+
+
+def const(q: tantivy.Query) -> tantivy.Query:
+    """A filter: matches like ``q`` and adds nothing to the score."""
+    return tantivy.Query.const_score_query(q, 0.0)
+
+
+def all_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(Must, q) for q in queries])
+
+
+@lru_cache(maxsize=1)
+def visible_filter() -> tantivy.Query:
+    return const(tantivy.Query.term_query(physical_schema().schema, VISIBLE, True))
+
+
+@lru_cache(maxsize=2048)
+def text_query(terms: Terms) -> tantivy.Query:
+    ps = physical_schema()
+    schema = ps.schema
+    Q = tantivy.Query
+    groups = []
+    last = len(terms.exact) - 1
+    for i, (stem, exact) in enumerate(zip(terms.stemmed, terms.exact, strict=True)):
+        clauses = []
+        dist = fuzzy_distance(exact)
+        for sf in ps.search_fields:
+            clauses.append(Q.boost_query(Q.term_query(schema, sf.stemmed, stem), sf.boost))
+            clauses.append(Q.boost_query(Q.term_query(schema, sf.exact, exact), sf.boost * RELEVANCE.exact_factor))
+            if dist and sf.autocomplete:
+                clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=dist),
+                                             sf.boost * RELEVANCE.fuzzy_factor))
+            if i == last and sf.autocomplete:
+                clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=0, prefix=True),
+                                             sf.boost * RELEVANCE.prefix_factor))
+        groups.append(Q.boolean_query([(Should, c) for c in clauses]))
+    return all_of(groups)
+
+
+@lru_cache(maxsize=1024)
+def keys_filter(field: str, keys: tuple[str, ...]) -> tantivy.Query:
+    schema = physical_schema().schema
+    if len(keys) == 1:
+        return const(tantivy.Query.term_query(schema, field, keys[0]))
+    return const(tantivy.Query.term_set_query(schema, field, list(keys)))
+
+
+def range_filter(field: str, field_type: tantivy.FieldType, lo: Any = None, hi: Any = None,
+                 include_lower: bool = True, include_upper: bool = True) -> tantivy.Query:
+    return const(tantivy.Query.range_query(physical_schema().schema, field, field_type, lo, hi,
+                                           include_lower=include_lower if lo is not None else True,
+                                           include_upper=include_upper if hi is not None else True))
+
+
+@lru_cache(maxsize=64)
+def bool_filter(field: str, value: bool) -> tantivy.Query:
+    return const(tantivy.Query.term_query(physical_schema().schema, field, value))
+
+
+def request_filters(req: SearchRequest) -> dict[str, tantivy.Query]:
+    """Filters by facet name they belong to (``in_stock`` has no facet)."""
+    ps = physical_schema()
+    out: dict[str, tantivy.Query] = {}
+    if req.categories:
+        keys = tuple(sorted({fold(" > ".join(p.strip() for p in c.split(">") if p.strip()))
+                             for c in req.categories}))
+        out["category"] = keys_filter(ps.path_key_field["category"], keys)
+    if req.brands:
+        out["brand"] = keys_filter(ps.key_field["brand"], tuple(sorted({fold(b) for b in req.brands})))
+    if req.price_min is not None or req.price_max is not None:
+        lo = None if req.price_min is None else float(req.price_min)
+        hi = None if req.price_max is None else float(req.price_max)
+        if lo is not None and hi is not None and lo > hi:
+            raise InvalidRequest("price_min", "must not be greater than price_max")
+        out["price"] = range_filter("price", tantivy.FieldType.Float, lo, hi)
+    if req.rating_min is not None:
+        out["rating"] = range_filter("rating", tantivy.FieldType.Float, float(req.rating_min), None)
+    if req.in_stock is not None:
+        out["in_stock"] = bool_filter("in_stock", bool(req.in_stock))
+    return out
+
+
+# ---------------------------------------------------------------- highlighting
+@lru_cache(maxsize=65536)
+def _within(a: str, b: str, d: int) -> bool:
+    """Levenshtein distance of a and b is at most d (small d, short words; cached: the
+    vocabulary of a catalog is small)."""
+    if abs(len(a) - len(b)) > d:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        best = i
+        for j, cb in enumerate(b, 1):
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            cur.append(v)
+            best = min(best, v)
+        if best > d:
+            return False
+        prev = cur
+    return prev[-1] <= d
+
+
+@lru_cache(maxsize=65536)
+def _stem(token: str) -> str:
+    out = analyzers()[STEMMED].analyze(token)
+    return out[0] if out else token
+
+
+class Highlighter:
+    """Marks the words of a text that the query matched (stemmed, exact, prefix or typo).
+
+    Words are found with the index's own folded analyzer (offsets from ``pre_tokenize``);
+    each distinct word is judged once per search.
+    """
+
+    def __init__(self, terms: Terms) -> None:
+        self.stems = frozenset(terms.stemmed)
+        self.exact = frozenset(terms.exact)
+        self.prefix = terms.exact[-1] if terms.exact else None
+        self.fuzzy = tuple((t, fuzzy_distance(t)) for t in terms.exact if fuzzy_distance(t))
+        self._seen: dict[str, bool] = {}
+        self._fold = analyzers()[FOLDED]
+
+    def _hit(self, word: str) -> bool:
+        hit = self._seen.get(word)
+        if hit is None:
+            hit = (word in self.exact
+                   or (self.prefix is not None and word.startswith(self.prefix))
+                   or _stem(word) in self.stems
+                   or any(_within(word, t, d) for t, d in self.fuzzy))
+            self._seen[word] = hit
+        return hit
+
+    def __call__(self, text: str | None) -> str | None:
+        if not text or not self.exact:
+            return None
+        tokens = self._fold.pre_tokenize(text).tokens
+        seen = self._seen
+        spans = []
+        for tok in tokens:
+            word = tok.text
+            hit = seen.get(word)
+            if hit is None:
+                hit = self._hit(word)
+            if hit:
+                spans.append((tok.char_offset_from, tok.char_offset_to))
+        if not spans:
+            return None
+        start, end = 0, len(text)
+        if len(text) > SNIPPET_CHARS:
+            # a window around the first match, cut at white space
+            first = spans[0][0]
+            start = max(0, first - SNIPPET_CHARS // 4)
+            if start:
+                sp = text.rfind(" ", 0, start + 1)
+                start = sp + 1 if sp >= 0 else start
+            end = min(len(text), start + SNIPPET_CHARS)
+            if end < len(text):
+                sp = text.rfind(" ", start, end)
+                end = sp if sp > start else end
+        out = []
+        pos = start
+        for a, b in spans:
+            if a < start or b > end:
+                continue
+            out.append(html.escape(text[pos:a]))
+            out.append(HIGHLIGHT_PRE + html.escape(text[a:b]) + HIGHLIGHT_POST)
+            pos = b
+        out.append(html.escape(text[pos:end]))
+        prefix = "\u2026" if start > 0 else ""
+        suffix = "\u2026" if end < len(text) else ""
+        return prefix + "".join(out) + suffix
+
+
+# ---------------------------------------------------------------- cursor
+def request_fingerprint(req: SearchRequest) -> str:
+    """What a cursor is bound to: the query, filters and sort (not the page or facets)."""
+    key = json.dumps([normalize(req.text), sorted(fold(c) for c in req.categories),
+                      sorted(fold(b) for b in req.brands), req.price_min, req.price_max, req.in_stock,
+                      req.rating_min, str(req.sort)], separators=(",", ":"))
+    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (ValueError, TypeError):
+        raise InvalidRequest("cursor", "is not a cursor this service issued") from None
+    if not isinstance(data, dict) or data.get("f") != fingerprint:
+        raise InvalidRequest("cursor", "does not belong to this search (query, filters or sort changed)")
+    return data

@@ -1,0 +1,295 @@
+"""The tantivy side of the one declarative field list (:data:`catalog.schema.FIELDS`).
+
+Nothing here describes a field again: every physical tantivy field is derived from the
+schema's kinds and flags, following the sub-field naming rule in :mod:`catalog.schema`
+(``__`` for ``.``):
+
+* text ``f``: ``f`` (stemmed) and ``f__exact`` (folded, unstemmed: exact and typo
+  matching). Autocomplete (``f.prefix`` in OpenSearch) needs no extra field here: the
+  prefix query walks the term dictionary of ``f__exact``, which is what edge n-grams buy
+  OpenSearch.
+* keyword ``f``: ``f`` (the label as written; a fast field when facetable or sortable),
+  ``f__key`` (folded, for filters) when filterable, ``f__text``/``f__text__exact`` when
+  searchable; hierarchical also ``f_path`` and ``f_path__key`` (every ancestor path).
+* float/integer/bool: indexed and fast; date: epoch milliseconds as an integer (exact
+  equality for cursors, no time zone round trips).
+
+Engine bookkeeping, not catalog fields: ``_source`` (stored JSON of the whole document
+state: the read-modify-write base of ``apply``), ``_visible`` (has an item and is not
+tombstoned: every read filters on it) and ``_rank`` (the in-stock and rating multiplier
+of :data:`catalog.schema.RELEVANCE`, applied with ``weight_by_field``).
+
+This module imports tantivy: only the embedded adapter imports it, never a Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import tantivy
+
+from catalog.convert import content_fields, item_fields
+from catalog.model import Content
+from catalog.schema import FIELDS, RELEVANCE, SEARCHABLE, Field, Kind, subfield
+from catalog.text import fold
+
+SEP = "__"
+STEMMED = "sf_stemmed"
+FOLDED = "sf_folded"
+RAW = "raw"
+SOURCE = "_source"
+VISIBLE = "_visible"
+RANK = "_rank"
+ID = "id"
+MAX_TOKEN_LEN = 40
+
+
+def tantivy_name(name: str, *subs: str) -> str:
+    for sub in subs:
+        name = subfield(name, sub, SEP)
+    return name
+
+
+def path_name(name: str) -> str:
+    """The ancestor-path field of a hierarchical keyword (``category_path``)."""
+    return subfield(name, "path", "_")
+
+
+# ---------------------------------------------------------------- analyzers
+def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
+    # simple tokenizer (Unicode letters/digits), lowercase, ASCII folding; the lone "s"
+    # left by splitting a possessive ("men's") is dropped, as OpenSearch's
+    # possessive_english filter does.
+    builder = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+               .filter(tantivy.Filter.remove_long(MAX_TOKEN_LEN))
+               .filter(tantivy.Filter.lowercase())
+               .filter(tantivy.Filter.ascii_fold())
+               .filter(tantivy.Filter.custom_stopword(["s"])))
+    if stem:
+        builder = builder.filter(tantivy.Filter.stemmer("english"))
+    return builder.build()
+
+
+@lru_cache(maxsize=1)
+def analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    """The custom analyzers by tokenizer name (register them after every open)."""
+    return {STEMMED: _analyzer(True), FOLDED: _analyzer(False)}
+
+
+def register_tokenizers(index: tantivy.Index) -> None:
+    for name, analyzer in analyzers().items():
+        index.register_tokenizer(name, analyzer)
+
+
+# ---------------------------------------------------------------- physical fields
+def _date_ms(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
+
+
+@lru_cache(maxsize=65536)
+def _fold(value: str) -> str:
+    return fold(value)  # keyword values repeat (brands, categories): fold each once
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "text": lambda v: v or None,
+    "raw": lambda v: v or None,
+    "fold": lambda v: _fold(v) if v else None,
+    "float": lambda v: None if v is None else float(v),
+    "int": lambda v: None if v is None else int(v),
+    "bool": lambda v: None if v is None else bool(v),
+    "date": _date_ms,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicalField:
+    name: str  # tantivy field name
+    source: str  # key in the document fields (convert.item_fields / content_fields)
+    conv: str  # key of _CONVERT
+    multi: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchField:
+    """One searchable schema field as two tantivy fields, with its boost."""
+
+    name: str
+    stemmed: str
+    exact: str
+    boost: float
+    autocomplete: bool
+
+
+def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBuilder], None]]:
+    """The physical fields of one schema field, and how to declare them."""
+    out: list[PhysicalField] = []
+    decl: list[Callable[[tantivy.SchemaBuilder], Any]] = []
+    multi = f.multi
+    if not f.indexed:
+        return out, lambda b: None
+    if f.kind is Kind.TEXT:
+        for name, tok in ((f.name, STEMMED), (tantivy_name(f.name, "exact"), FOLDED)):
+            out.append(PhysicalField(name, f.name, "text", multi))
+            decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
+    elif f.kind is Kind.KEYWORD:
+        fast = f.facetable or f.sortable
+        out.append(PhysicalField(f.name, f.name, "raw", multi))
+        decl.append(lambda b, n=f.name: b.add_text_field(n, stored=(n == ID), fast=fast, tokenizer_name=RAW,
+                                                         index_option="basic"))
+        if f.filterable and f.name != ID:  # ids are case-sensitive: no folded key
+            key = tantivy_name(f.name, "key")
+            out.append(PhysicalField(key, f.name, "fold", multi))
+            decl.append(lambda b, n=key: b.add_text_field(n, tokenizer_name=RAW, index_option="basic"))
+        if f.searchable:
+            for name, tok in ((tantivy_name(f.name, "text"), STEMMED),
+                              (tantivy_name(f.name, "text", "exact"), FOLDED)):
+                out.append(PhysicalField(name, f.name, "text", multi))
+                decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
+        if f.hierarchical:
+            path = path_name(f.name)
+            out.append(PhysicalField(path, path, "raw", True))
+            decl.append(lambda b, n=path: b.add_text_field(n, fast=True, tokenizer_name=RAW, index_option="basic"))
+            key = tantivy_name(path, "key")
+            out.append(PhysicalField(key, path, "fold", True))
+            decl.append(lambda b, n=key: b.add_text_field(n, tokenizer_name=RAW, index_option="basic"))
+    else:
+        conv, add = {
+            Kind.FLOAT: ("float", "add_float_field"),
+            Kind.INTEGER: ("int", "add_integer_field"),
+            Kind.BOOL: ("bool", "add_boolean_field"),
+            Kind.DATE: ("date", "add_integer_field"),
+        }[f.kind]
+        out.append(PhysicalField(f.name, f.name, conv, multi))
+        decl.append(lambda b, n=f.name, a=add: getattr(b, a)(n, indexed=True, fast=True))
+
+    def declare(builder: tantivy.SchemaBuilder) -> None:
+        for d in decl:
+            d(builder)
+
+    return out, declare
+
+
+@dataclass(frozen=True)
+class PhysicalSchema:
+    schema: tantivy.Schema
+    fields: tuple[PhysicalField, ...]
+    search_fields: tuple[SearchField, ...]
+    # logical field -> tantivy field for filters/facets/sorts
+    key_field: Mapping[str, str]
+    path_field: Mapping[str, str]
+    path_key_field: Mapping[str, str]
+
+
+@lru_cache(maxsize=1)
+def physical_schema() -> PhysicalSchema:
+    builder = tantivy.SchemaBuilder()
+    fields: list[PhysicalField] = []
+    key_field: dict[str, str] = {}
+    path_field: dict[str, str] = {}
+    path_key_field: dict[str, str] = {}
+    for f in FIELDS:
+        phys, declare = _physical(f)
+        declare(builder)
+        fields.extend(phys)
+        if f.kind is Kind.KEYWORD and f.filterable and f.name != ID:
+            key_field[f.name] = tantivy_name(f.name, "key")
+        if f.hierarchical:
+            path_field[f.name] = path_name(f.name)
+            path_key_field[f.name] = tantivy_name(path_name(f.name), "key")
+    builder.add_bytes_field(SOURCE, stored=True)
+    builder.add_boolean_field(VISIBLE, indexed=True, fast=True)
+    builder.add_float_field(RANK, fast=True)
+    search_fields = []
+    for f in SEARCHABLE:
+        if f.kind is Kind.TEXT:
+            stemmed, exact = f.name, tantivy_name(f.name, "exact")
+        else:
+            stemmed, exact = tantivy_name(f.name, "text"), tantivy_name(f.name, "text", "exact")
+        search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
+    return PhysicalSchema(builder.build(), tuple(fields), tuple(search_fields), key_field, path_field,
+                          path_key_field)
+
+
+# ---------------------------------------------------------------- document state
+def rank_multiplier(in_stock: bool, rating: float | None) -> float:
+    """The mild in-stock and rating multiplier of :data:`RELEVANCE`."""
+    m = RELEVANCE.in_stock_boost if in_stock else 1.0
+    return m * (1.0 + RELEVANCE.rating_weight * (rating or 0.0) / 5.0)
+
+
+def rank_weight(in_stock: bool, rating: float | None) -> float:
+    # tantivy's weight_by_field multiplies the score by log2(2 + value)
+    return 2.0 ** rank_multiplier(in_stock, rating) - 2.0
+
+
+def content_to_source(content: Content) -> dict[str, Any]:
+    return {"long_description": content.long_description, "specifications": dict(content.specifications),
+            "images": list(content.images)}
+
+
+def content_from_source(pid: str, version: int, data: Mapping[str, Any]) -> Content:
+    return Content(id=pid, version=version, long_description=data.get("long_description") or "",
+                   specifications=dict(data.get("specifications") or {}), images=tuple(data.get("images") or ()))
+
+
+@lru_cache(maxsize=1)
+def _plan() -> tuple[tuple[str, str, Callable[[Any], Any], bool], ...]:
+    return tuple((pf.name, pf.source, _CONVERT[pf.conv], pf.multi) for pf in physical_schema().fields)
+
+
+def build_document(state: Mapping[str, Any]) -> tantivy.Document:
+    """The tantivy document for a stored state (see ``EmbeddedEngine`` for its keys)."""
+    ps = physical_schema()
+    item = state.get("item")
+    content = state.get("content")
+    values: dict[str, Any] = {}
+    if item is not None:
+        values.update(item)
+    if content is not None:
+        values.update(content_fields(content_from_source(state["id"], state["content_version"], content)))
+    values["id"] = state["id"]
+    values["item_version"] = state.get("item_version")
+    values["content_version"] = state.get("content_version")
+    values["has_item"] = item is not None
+    values["deleted"] = bool(state.get("deleted"))
+    ts = state.get("tombstoned_at")
+    values["tombstoned_at"] = None if ts is None else int(ts * 1000)
+    doc: dict[str, Any] = {}
+    for name, source, conv, multi in _plan():
+        raw = values.get(source)
+        if raw is None:
+            continue
+        if multi:
+            converted = [c for c in map(conv, raw if isinstance(raw, list | tuple) else (raw,)) if c is not None]
+            if converted:
+                doc[name] = converted
+        else:
+            c = conv(raw)
+            if c is not None:
+                doc[name] = c
+    visible = item is not None and not state.get("deleted")
+    doc[VISIBLE] = visible
+    if item is not None:
+        doc[RANK] = rank_weight(bool(item.get("in_stock")), item.get("rating"))
+    doc[SOURCE] = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+    return tantivy.Document.from_dict(doc, ps.schema)
+
+
+def product_state_item(product: Any) -> dict[str, Any]:
+    """The item part of a stored state: the document fields from ``convert.item_fields``."""
+    fields = item_fields(product)
+    price = fields.get("price")
+    if price is not None and not math.isfinite(float(price)):
+        raise ValueError("price: not a finite number")
+    return fields
