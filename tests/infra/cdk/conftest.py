@@ -137,11 +137,14 @@ def one(template: dict[str, Any], rtype: str, **match: Any) -> dict[str, Any]:
     return found[0]
 
 
+_PSEUDO = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+
 def flat(value: Any) -> Any:
-    """Resolve ``Fn::Join`` of literals and ``AWS::Partition`` into plain strings (else leave as is)."""
+    """Resolve ``Fn::Join`` of literals, ``AWS::Partition`` and ``AWS::URLSuffix`` into strings (else leave as is)."""
     if isinstance(value, dict):
-        if set(value) == {"Ref"} and value["Ref"] == "AWS::Partition":
-            return "aws"
+        if set(value) == {"Ref"} and value["Ref"] in _PSEUDO:
+            return _PSEUDO[value["Ref"]]
         if set(value) == {"Fn::Join"}:
             sep, parts = value["Fn::Join"]
             parts = [flat(p) for p in parts]
