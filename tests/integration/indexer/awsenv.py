@@ -46,6 +46,35 @@ class Aws:
     def delete(self, product_id: str) -> None:
         self.ddb.delete_item(TableName=self.table, Key={"id": {"S": product_id}})
 
+    def write_batch(self, writes: list[tuple[str, Any]]) -> None:
+        """``("put", Product | item)`` / ``("delete", id)`` in order, with ``BatchWriteItem``.
+
+        A request never holds the same key twice, so each key's writes keep their order.
+        """
+        from boto3.dynamodb.types import TypeSerializer
+
+        ser = TypeSerializer()
+        pending: list[dict[str, Any]] = []
+        keys: set[str] = set()
+
+        def flush() -> None:
+            while pending:
+                page = self.ddb.batch_write_item(RequestItems={self.table: list(pending)})
+                pending[:] = page.get("UnprocessedItems", {}).get(self.table, [])
+            keys.clear()
+
+        for kind, what in writes:
+            if kind == "put":
+                item = item_from_product(what) if isinstance(what, Product) else what
+                key, request = item["id"], {"PutRequest": {"Item": {k: ser.serialize(v) for k, v in item.items()}}}
+            else:
+                key, request = what, {"DeleteRequest": {"Key": {"id": {"S": what}}}}
+            if key in keys or len(pending) == 25:
+                flush()
+            pending.append(request)
+            keys.add(key)
+        flush()
+
     def put_content(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
 
@@ -65,6 +94,29 @@ class Aws:
                 if not page["Records"]:
                     break
             self._iterators[sid] = it
+        return out
+
+    def stream_records_from_backend(self) -> list[dict[str, Any]]:
+        """Like :meth:`stream_records`, but pages through moto's Streams backend directly.
+
+        The records are what ``GetRecords`` returns before moto serialises them; its
+        response serialiser costs ~5 ms per product record here, which the chaos test's
+        5,000 records cannot afford. The iterator still comes from the real API.
+        """
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        backend = dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][self.ddb.meta.region_name]
+        out: list[dict[str, Any]] = []
+        for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
+            it = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard["ShardId"],
+                                                 ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while True:
+                page = backend.get_records(it, 1000)
+                out.extend(page["Records"])
+                it = page["NextShardIterator"]
+                if not page["Records"]:
+                    break
         return out
 
     def stream_event(self) -> dict[str, Any]:
