@@ -167,7 +167,9 @@ def _request_id(app: APIGatewayRestResolver) -> str:
 def deps_from_env(env: Mapping[str, str]) -> Deps:
     """Settings, engine and switch from the environment (raises naming the variable)."""
     settings = Settings.from_env(env)
-    backend = Backend(lambda: engine_from_env(env), settings.search_timeout_seconds)
+    # the embedded engine works in-process: run it inline (see search_api.backend)
+    backend = Backend(lambda: engine_from_env(env), settings.search_timeout_seconds,
+                      isolate=env.get("SEARCH_ENGINE", "opensearch") != "embedded")
     try:
         backend.engine()  # validates the engine variables now; a config mistake fails the init
     except EngineConfigError:

@@ -12,7 +12,8 @@ from typing import Any
 
 from search_api.app import create_app, deps_from_env
 
-app = create_app(deps_from_env(os.environ))
+deps = deps_from_env(os.environ)
+app = create_app(deps)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

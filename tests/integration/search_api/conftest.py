@@ -45,7 +45,8 @@ def make_api(engine, *, client_factory=None, timeout: float = 2.0):
     settings = Settings(REGION, MAINTENANCE, maintenance_cache_seconds=0.0)
     kwargs = {"client_factory": client_factory} if client_factory else {}
     switch = MaintenanceSwitch(MAINTENANCE, REGION, 0.0, **kwargs)
-    return create_app(Deps(settings, Backend.of(engine, timeout), switch)).resolve
+    # inline, as deps_from_env runs the embedded engine
+    return create_app(Deps(settings, Backend.of(engine, timeout, isolate=False), switch)).resolve
 
 
 def _no_ssm(region):

@@ -66,11 +66,11 @@ class Switch:
         return {"Parameter": {"Name": Name, "Value": self.value}}
 
 
-def handler(engine, *, timeout=2.0, maintenance="off"):
+def handler(engine, *, timeout=2.0, maintenance="off", isolate=True):
     settings = Settings("eu-west-1", "/storefront/eu-west-1/maintenance")
     switch = MaintenanceSwitch(settings.maintenance_parameter, settings.region,
                                client_factory=lambda region: Switch(maintenance))
-    return create_app(Deps(settings, Backend.of(engine, timeout), switch)).resolve
+    return create_app(Deps(settings, Backend.of(engine, timeout, isolate=isolate), switch)).resolve
 
 
 def error_of(reply, status, code):
@@ -81,10 +81,11 @@ def error_of(reply, status, code):
     return body["error"]
 
 
+@pytest.mark.parametrize("isolate", [True, False])
 @pytest.mark.parametrize("url", ["/search?q=x", "/suggest?q=x", "/products/p1"])
 @pytest.mark.parametrize("error", [EngineUnavailable("cluster red"), IndexNotFound("products")])
-def test_engine_outage_is_503_with_retry_after(url, error):
-    reply = call(handler(Failing(error)), "GET", url)
+def test_engine_outage_is_503_with_retry_after(url, error, isolate):
+    reply = call(handler(Failing(error), isolate=isolate), "GET", url)
     error_of(reply, 503, "unavailable")
     assert int(reply.headers["retry-after"]) > 0
     assert reply.headers["cache-control"] == "no-store"
@@ -98,21 +99,30 @@ def test_slow_engine_times_out_as_503():
     assert "retry-after" in reply.headers
 
 
+def test_inline_engine_slower_than_the_timeout_is_answered_and_counted():
+    backend = Backend.of(Failing(delay=0.06), 0.01, isolate=False)
+    settings = Settings("eu-west-1", "/p")
+    switch = MaintenanceSwitch("/p", "eu-west-1", client_factory=lambda region: Switch("off"))
+    reply = call(create_app(Deps(settings, backend, switch)).resolve, "GET", "/products/p1")
+    assert reply.status == 404 and backend.slow_calls == 1
+
+
 def test_engine_invalid_request_is_400_naming_the_parameter():
     reply = call(handler(Failing(InvalidRequest("cursor", "expired or malformed"))), "GET", "/search?cursor=zzz")
     err = error_of(reply, 400, "invalid_parameter")
     assert err["parameter"] == "cursor" and "malformed" in err["message"]
 
 
+@pytest.mark.parametrize("isolate", [True, False])
 @pytest.mark.parametrize("error", [RuntimeError("boom"), KeyError("x"), PanicLike("index out of bounds")])
-def test_a_bug_is_500_json_with_the_request_id_and_logged(error):
+def test_a_bug_is_500_json_with_the_request_id_and_logged(error, isolate):
     records: list[logging.LogRecord] = []
     sink = logging.Handler()
     sink.emit = records.append
     stdlib_logger = logging.getLogger(app_logger.name)
     stdlib_logger.addHandler(sink)
     try:
-        reply = call(handler(Failing(error)), "GET", "/search?q=x")
+        reply = call(handler(Failing(error), isolate=isolate), "GET", "/search?q=x")
     finally:
         stdlib_logger.removeHandler(sink)
     err = error_of(reply, 500, "internal_error")
