@@ -28,7 +28,6 @@ from search_api import responses as R
 from search_api.backend import Backend
 from search_api.health import health_body
 from search_api.maintenance import MaintenanceSwitch
-from search_api.openapi import DOCS_HTML, document_json
 from search_api.settings import Settings
 from search_api.shaping import product_body, search_body, suggest_body
 
@@ -112,12 +111,16 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
     @app.get("/openapi.json")
     def openapi() -> Response:
         query(params.NO_PARAMS)
+        from search_api.openapi import document_json  # only for this route: keeps the cold start lean
+
         return send(R.Answer(200, document_json(), R.JSON,
                              {"Cache-Control": R.CACHE_DOCUMENT, "X-Served-Region": region}))
 
     @app.get("/docs")
     def docs() -> Response:
         query(params.NO_PARAMS)
+        from search_api.openapi import DOCS_HTML
+
         return send(R.Answer(200, DOCS_HTML, R.HTML, {"Cache-Control": R.CACHE_DOCUMENT, "X-Served-Region": region}))
 
     @app.not_found
