@@ -1,0 +1,246 @@
+"""Embedded engine benchmark: indexing rate and search latency at 100k generated products,
+side by side with a raw-tantivy baseline (DESIGN.md's anchor).
+
+* embedded indexing: ``EmbeddedEngine.apply`` in batches of 1,000 products (item +
+  content per product, as the indexer sends them); docs/s.
+* raw tantivy indexing: the same documents (already converted) added to a bare index
+  with one writer and one commit: the engine alone.
+* search: a realistic, seeded mix of queries (text, typos, prefixes, browsing) each with
+  filters, two facets and the top 20, warm, on one thread: p50/p99 through the adapter,
+  and the equivalent hand-built raw tantivy query (text clauses, filters, top 20, two
+  aggregations) on the same index.
+
+Usage: ``python -m bench engine`` or ``python bench/bench_engine.py [--products N]
+[--queries N] [--no-record]``. Writes the figures to the ``engine`` section of
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BATCH = 1000
+
+TEXTS = (
+    "headphones", "wireless headphones", "sony", "noise cancelling", "running shoes", "espresso machine",
+    "gaming laptop", "usb-c cable", "men's jacket", "waterproof speaker", "mechanical keyboard", "tent",
+    "hedphones", "expresso machine", "keybaord", "wireless mou", "dutch ov", "gps watch garmin",
+    "stainless steel kettle", "4k monitor", "", "", "",
+)
+SORTS = ("relevance", "relevance", "relevance", "price_asc", "price_desc", "rating_desc", "newest")
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}"
+
+
+def _requests(n: int, seed: int = 7) -> list:
+    from catalog.engine.port import SearchRequest, Sort
+    from catalog.generator import TREE
+
+    rng = random.Random(seed)
+    departments = list(TREE)
+    out = []
+    for _ in range(n):
+        text = rng.choice(TEXTS)
+        dept = rng.choice(departments)
+        brands = TREE[dept][0]
+        kwargs: dict = {"text": text, "size": 20, "facets": ("brand", "category")}
+        roll = rng.random()
+        if roll < 0.5:
+            kwargs["categories"] = (dept,)
+        if 0.3 < roll < 0.7:
+            kwargs["brands"] = tuple(rng.sample(brands, k=rng.choice((1, 2))))
+        if rng.random() < 0.4:
+            kwargs["price_min"], kwargs["price_max"] = rng.choice(((0, 100), (50, 500), (100, None), (None, 250)))
+        if rng.random() < 0.3:
+            kwargs["in_stock"] = True
+        if not text and rng.random() < 0.5:
+            kwargs["categories"] = (dept,)
+        kwargs["sort"] = Sort(rng.choice(SORTS))
+        out.append(SearchRequest(**kwargs))
+    return out
+
+
+def _raw_query(schema, searcher, req):
+    """The hand-built raw tantivy equivalent: text clauses + filters, top 20, two aggregations."""
+    import tantivy
+
+    from catalog.engine import embedded_query as eq
+
+    Q, Oc = tantivy.Query, tantivy.Occur
+    parts = []
+    terms = eq.analyse(req.text) if req.text else None
+    if terms:
+        for stem, exact in zip(terms.stemmed, terms.exact, strict=True):
+            parts.append((Oc.Must, Q.boolean_query([
+                (Oc.Should, Q.boost_query(Q.term_query(schema, "title", stem), 6.0)),
+                (Oc.Should, Q.boost_query(Q.term_query(schema, "brand__text", stem), 3.0)),
+                (Oc.Should, Q.term_query(schema, "description", stem)),
+                (Oc.Should, Q.boost_query(Q.fuzzy_term_query(schema, "title__exact", exact, distance=1), 1.8)),
+            ])))
+    filters = []
+    if req.categories:
+        filters.append(Q.term_query(schema, "category_path__key", req.categories[0].lower()))
+    if req.brands:
+        filters.append(Q.term_set_query(schema, "brand__key", [b.lower() for b in req.brands]))
+    if req.price_min is not None or req.price_max is not None:
+        filters.append(Q.range_query(schema, "price", tantivy.FieldType.Float,
+                                     None if req.price_min is None else float(req.price_min),
+                                     None if req.price_max is None else float(req.price_max)))
+    if req.in_stock:
+        filters.append(Q.term_query(schema, "in_stock", True))
+    filters.append(Q.term_query(schema, "_visible", True))
+    parts += [(Oc.Must, Q.const_score_query(f, 0.0)) for f in filters]
+    q = Q.boolean_query(parts)
+    hits = searcher.search(q, 20, count=True).hits
+    for _, addr in hits:
+        searcher.doc(addr)
+    searcher.aggregate(q, {"brand": {"terms": {"field": "brand", "size": 25}},
+                           "category": {"terms": {"field": "category_path", "size": 50}}})
+
+
+def run(products: int, queries: int) -> dict[str, float]:
+    import tantivy
+
+    from catalog.engine.embedded import EmbeddedEngine
+    from catalog.engine.embedded_schema import (
+        build_document,
+        content_to_source,
+        physical_schema,
+        product_state_item,
+        register_tokenizers,
+    )
+    from catalog.engine.port import UpsertContent, UpsertItem
+    from catalog.generator import generate
+
+    print(f"generating {products:,} products ...", flush=True)
+    catalog = list(generate(products, seed=42))
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
+        # --- embedded indexing
+        engine = EmbeddedEngine(Path(tmp) / "embedded")
+        t0 = time.perf_counter()
+        for i in range(0, products, BATCH):
+            chunk = catalog[i:i + BATCH]
+            engine.apply([UpsertItem(g.product) for g in chunk] + [UpsertContent(g.content) for g in chunk])
+        figures["embedded_docs_per_s"] = products / (time.perf_counter() - t0)
+        print(f"embedded indexing: {figures['embedded_docs_per_s']:,.0f} docs/s", flush=True)
+
+        # --- raw tantivy indexing: the same documents, one writer, one commit
+        states = [{"id": g.product.id, "item": product_state_item(g.product), "item_version": g.product.version,
+                   "content": content_to_source(g.content), "content_version": g.content.version,
+                   "deleted": False, "tombstoned_at": None} for g in catalog]
+        docs = [build_document(s) for s in states]
+        raw_dir = Path(tmp) / "raw"
+        raw_dir.mkdir()
+        index = tantivy.Index(physical_schema().schema, path=str(raw_dir))
+        register_tokenizers(index)
+        t0 = time.perf_counter()
+        writer = index.writer(heap_size=256_000_000, num_threads=1)
+        for d in docs:
+            writer.add_document(d)
+        writer.commit()
+        writer.wait_merging_threads()
+        figures["raw_docs_per_s"] = products / (time.perf_counter() - t0)
+        print(f"raw tantivy indexing: {figures['raw_docs_per_s']:,.0f} docs/s", flush=True)
+        index.reload()
+        raw_searcher = index.searcher()
+        schema = physical_schema().schema
+        del docs, states
+
+        # --- search, warm, one thread, side by side
+        reqs = _requests(queries)
+        for r in reqs[:200]:
+            engine.search(r)
+            _raw_query(schema, raw_searcher, r)
+        emb, raw = [], []
+        for r in reqs:
+            t0 = time.perf_counter()
+            engine.search(r)
+            t1 = time.perf_counter()
+            _raw_query(schema, raw_searcher, r)
+            t2 = time.perf_counter()
+            emb.append((t1 - t0) * 1000)
+            raw.append((t2 - t1) * 1000)
+        figures.update(
+            embedded_p50=statistics.median(emb), embedded_p99=_percentile(emb, 99),
+            raw_p50=statistics.median(raw), raw_p99=_percentile(raw, 99),
+            embedded_qps=1000 / statistics.fmean(emb),
+        )
+        figures["ratio_p50"] = figures["embedded_p50"] / figures["raw_p50"]
+        engine.close()
+    return figures
+
+
+def table(products: int, queries: int, f: dict[str, float]) -> str:
+    def ok(value: float, budget: float) -> str:
+        return "ok" if value <= budget else "OVER BUDGET"
+
+    return "\n".join([
+        f"{products:,} generated products (seed 42); {queries:,} warm queries on one thread "
+        f"(text mix incl. typos/prefixes/browse, filters, facets brand+category, top 20).",
+        "",
+        "| what | embedded adapter | raw tantivy | budget |",
+        "|---|---|---|---|",
+        f"| indexing, docs/s | {f['embedded_docs_per_s']:,.0f} (apply, batches of {BATCH}) | "
+        f"{f['raw_docs_per_s']:,.0f} (one commit) | tantivy alone ~50k |",
+        f"| search p50, ms | {f['embedded_p50']:.2f} | {f['raw_p50']:.2f} | <= 3 ({ok(f['embedded_p50'], 3)}) |",
+        f"| search p99, ms | {f['embedded_p99']:.2f} | {f['raw_p99']:.2f} | <= 10 ({ok(f['embedded_p99'], 10)}) |",
+        f"| adapter / raw, p50 | {f['ratio_p50']:.2f}x | | |",
+        f"| embedded QPS, one thread | {f['embedded_qps']:,.0f} | | |",
+    ])
+
+
+def record(text: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = (f"## Engine (embedded, tantivy)\n\n`python -m bench engine` ({stamp}; {_machine()}).\n\n"
+            f"{text}\n\n")
+    content = RESULTS.read_text()
+    pattern = re.compile(r"(<!-- section:engine -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
+    if not pattern.search(content):
+        content += "\n<!-- section:engine -->\n"
+    RESULTS.write_text(pattern.sub(lambda m: m.group(1) + body, content, count=1))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench_engine", description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--no-record", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    figures = run(args.products, args.queries)
+    text = table(args.products, args.queries, figures)
+    print(text)
+    if not args.no_record:
+        record(text)
+        print(f"recorded in {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
