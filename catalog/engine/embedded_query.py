@@ -102,6 +102,8 @@ def text_query(terms: Terms) -> tantivy.Query:
         dist = fuzzy_distance(exact)
         for sf in ps.search_fields:
             clauses.append(Q.boost_query(Q.term_query(schema, sf.stemmed, stem), sf.boost))
+            if sf.exact is None:
+                continue
             clauses.append(Q.boost_query(Q.term_query(schema, sf.exact, exact), sf.boost * RELEVANCE.exact_factor))
             if dist and sf.autocomplete:
                 clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=dist),

@@ -5,9 +5,9 @@ schema's kinds and flags, following the sub-field naming rule in :mod:`catalog.s
 (``__`` for ``.``):
 
 * text ``f``: ``f`` (stemmed) and ``f__exact`` (folded, unstemmed: exact and typo
-  matching). Autocomplete (``f.prefix`` in OpenSearch) needs no extra field here: the
-  prefix query walks the term dictionary of ``f__exact``, which is what edge n-grams buy
-  OpenSearch.
+  matching; not for the long, low-boost content fields, see :func:`_has_exact`).
+  Autocomplete (``f.prefix`` in OpenSearch) needs no extra field here: the prefix query
+  walks the term dictionary of ``f__exact``, which is what edge n-grams buy OpenSearch.
 * keyword ``f``: ``f`` (the label as written; a fast field when facetable or sortable),
   ``f__key`` (folded, for filters) when filterable, ``f__text``/``f__text__exact`` when
   searchable; hierarchical also ``f_path`` and ``f_path__key`` (every ancestor path).
@@ -126,9 +126,19 @@ class SearchField:
 
     name: str
     stemmed: str
-    exact: str
+    exact: str | None  # None: matched stemmed only (see _has_exact)
     boost: float
     autocomplete: bool
+
+
+def _has_exact(f: Field) -> bool:
+    """Whether a text field gets its unstemmed ``__exact`` copy.
+
+    Long, low-weight text (boost below 1: the S3 content) is matched stemmed only: its
+    exact copy would double the indexing work of the longest fields for a score nudge
+    of a 0.5 boost field.
+    """
+    return f.kind is not Kind.TEXT or f.boost >= 1.0 or f.autocomplete or f.highlight
 
 
 def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBuilder], None]]:
@@ -139,7 +149,8 @@ def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBu
     if not f.indexed:
         return out, lambda b: None
     if f.kind is Kind.TEXT:
-        for name, tok in ((f.name, STEMMED), (tantivy_name(f.name, "exact"), FOLDED)):
+        subs = ((f.name, STEMMED), (tantivy_name(f.name, "exact"), FOLDED)) if _has_exact(f) else ((f.name, STEMMED),)
+        for name, tok in subs:
             out.append(PhysicalField(name, f.name, "text", multi))
             decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
     elif f.kind is Kind.KEYWORD:
@@ -213,7 +224,7 @@ def physical_schema() -> PhysicalSchema:
     search_fields = []
     for f in SEARCHABLE:
         if f.kind is Kind.TEXT:
-            stemmed, exact = f.name, tantivy_name(f.name, "exact")
+            stemmed, exact = f.name, (tantivy_name(f.name, "exact") if _has_exact(f) else None)
         else:
             stemmed, exact = tantivy_name(f.name, "text"), tantivy_name(f.name, "text", "exact")
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))

@@ -1,0 +1,229 @@
+"""The embedded (tantivy) adapter beyond the port contract: configuration, the derived
+schema, the index directory shared between engines and processes, the writer lock,
+cursors and highlighting."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import tantivy
+
+from catalog.engine import EngineConfigError, engine_from_env
+from catalog.engine import embedded as embedded_module
+from catalog.engine.embedded import EmbeddedEngine
+from catalog.engine.embedded_query import Highlighter, analyse
+from catalog.engine.embedded_schema import physical_schema
+from catalog.engine.port import (
+    EngineUnavailable,
+    InvalidRequest,
+    SearchEngine,
+    SearchRequest,
+    Sort,
+    Tombstone,
+    UpsertItem,
+)
+from catalog.schema import FIELDS, Kind
+from tests.contract.builders import product
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = EmbeddedEngine(tmp_path / "idx")
+    yield eng
+    eng.close()
+
+
+# ---------------------------------------------------------------- configuration
+def test_from_env_requires_the_index_dir():
+    with pytest.raises(EngineConfigError, match="EMBEDDED_INDEX_DIR"):
+        EmbeddedEngine.from_env({})
+    with pytest.raises(EngineConfigError, match="EMBEDDED_INDEX_DIR"):
+        engine_from_env({"SEARCH_ENGINE": "embedded", "EMBEDDED_INDEX_DIR": "  "})
+
+
+def test_from_env_reads_dir_and_alias(tmp_path):
+    eng = engine_from_env({"SEARCH_ENGINE": "embedded", "EMBEDDED_INDEX_DIR": str(tmp_path), "INDEX_ALIAS": "shop"})
+    assert isinstance(eng, EmbeddedEngine) and isinstance(eng, SearchEngine)
+    assert eng.alias == "shop" and eng.directory == tmp_path.resolve()
+    with pytest.raises(EngineConfigError, match="INDEX_ALIAS"):
+        EmbeddedEngine.from_env({"EMBEDDED_INDEX_DIR": str(tmp_path), "INDEX_ALIAS": "../x"})
+
+
+# ---------------------------------------------------------------- schema
+def test_physical_schema_follows_the_naming_rule():
+    ps = physical_schema()
+    names = {pf.name for pf in ps.fields}
+    for f in FIELDS:
+        if not f.indexed:
+            assert f.name not in names
+            continue
+        assert f.name in names
+        if f.kind is Kind.TEXT and (f.boost >= 1 or f.autocomplete):
+            assert f"{f.name}__exact" in names
+        if f.kind is Kind.KEYWORD and f.searchable:
+            assert {f"{f.name}__text", f"{f.name}__text__exact"} <= names
+        if f.kind is Kind.KEYWORD and f.filterable and f.name != "id":
+            assert f"{f.name}__key" in names
+        if f.hierarchical:
+            assert {f"{f.name}_path", f"{f.name}_path__key"} <= names
+    assert [sf.name for sf in ps.search_fields] == [f.name for f in FIELDS if f.searchable]
+
+
+def test_query_text_is_analysed_like_the_index():
+    terms = analyse("  Men's  RUNNING Shoes, Café ")
+    assert terms.exact == ("men", "running", "shoes", "cafe")
+    assert terms.stemmed == ("men", "run", "shoe", "cafe")
+    assert not analyse("   ") and not analyse("!!!")
+
+
+# ---------------------------------------------------------------- directory, alias, processes
+def test_a_fresh_directory_gets_an_index_and_alias_on_first_apply(engine, tmp_path):
+    assert engine.alias_target() is None and engine.indices() == []
+    engine.apply([UpsertItem(product("p1"))])
+    target = engine.alias_target()
+    assert target is not None and engine.indices() == [target]
+    pointer = json.loads((tmp_path / "idx" / "products.alias").read_text())
+    assert pointer == {"index": target}
+
+
+def test_reopened_directory_searches_with_the_custom_analyzers(tmp_path):
+    first = EmbeddedEngine(tmp_path / "idx")
+    first.apply([UpsertItem(product("p1", title="Running shoes"))])
+    first.close()
+    again = EmbeddedEngine(tmp_path / "idx")  # tokenizers must be registered after every open
+    assert [h.id for h in again.search(SearchRequest(text="run shoe", facets=())).hits] == ["p1"]
+
+
+def test_another_engine_sees_commits_and_alias_swaps_at_once(tmp_path):
+    writer, reader = EmbeddedEngine(tmp_path / "idx"), EmbeddedEngine(tmp_path / "idx")
+    writer.apply([UpsertItem(product("p1", title="Copper kettle"))])
+    assert reader.count() == 1
+    writer.apply([UpsertItem(product("p2", title="Copper jug"))])
+    assert reader.count() == 2  # reloaded because meta.json changed
+    new = writer.create_index()
+    writer.apply([UpsertItem(product("p9", title="Fresh start"))], index=new)
+    writer.swap_alias(new)
+    assert reader.alias_target() == new
+    assert [h.id for h in reader.search(SearchRequest(facets=())).hits] == ["p9"]
+
+
+def test_another_process_reads_and_writes_the_same_directory(tmp_path):
+    engine = EmbeddedEngine(tmp_path / "idx")
+    engine.apply([UpsertItem(product("p1", title="Parent kettle"))])
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from catalog.engine.embedded import EmbeddedEngine
+        from catalog.engine.port import UpsertItem
+        from tests.contract.builders import product
+        eng = EmbeddedEngine({str(tmp_path / "idx")!r})
+        print(eng.count())
+        eng.apply([UpsertItem(product("p2", title="Child kettle"))])
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "1"
+    assert sorted(h.id for h in engine.search(SearchRequest(text="kettle", facets=())).hits) == ["p1", "p2"]
+    engine.apply([UpsertItem(product("p3"))])  # the writer lock was released by the child
+    assert engine.count() == 3
+
+
+def test_the_writer_is_held_only_during_apply(engine, monkeypatch):
+    engine.apply([UpsertItem(product("p1"))])
+    path = engine.directory / engine.alias_target()
+    index = tantivy.Index.open(str(path))
+    held = index.writer(heap_size=15_000_000, num_threads=1)  # someone else writes (e.g. a CLI repair)
+    monkeypatch.setattr(embedded_module, "LOCK_WAIT_SECONDS", 0.2)
+    with pytest.raises(EngineUnavailable, match="retry"):
+        engine.apply([UpsertItem(product("p2"))])
+    del held
+    assert [r.outcome.value for r in engine.apply([UpsertItem(product("p2"))])] == ["applied"]
+    again = index.writer(heap_size=15_000_000, num_threads=1)  # apply released it
+    del again
+
+
+def test_a_busy_writer_is_waited_for(engine, monkeypatch):
+    engine.apply([UpsertItem(product("p1"))])
+    index = tantivy.Index.open(str(engine.directory / engine.alias_target()))
+    held = [index.writer(heap_size=15_000_000, num_threads=1)]
+    timer = threading.Timer(0.3, held.clear)  # released while apply backs off
+    timer.start()
+    try:
+        assert engine.apply([UpsertItem(product("p2"))])[0].ok
+    finally:
+        timer.cancel()
+    assert engine.count() == 2
+
+
+def test_index_names_and_deletion_rules(engine):
+    with pytest.raises(InvalidRequest) as err:
+        engine.create_index("../escape")
+    assert err.value.parameter == "index"
+    engine.apply([UpsertItem(product("p1"))])
+    with pytest.raises(InvalidRequest, match="swap first"):
+        engine.delete_index(engine.alias_target())
+    name = engine.create_index("products-manual")
+    with pytest.raises(InvalidRequest, match="already exists"):
+        engine.create_index("products-manual")
+    assert name in engine.indices()
+    engine.delete_index(name)
+    assert name not in engine.indices()
+
+
+def test_other_aliases_in_the_same_directory_are_separate(tmp_path):
+    a, b = EmbeddedEngine(tmp_path, alias="alpha"), EmbeddedEngine(tmp_path, alias="beta")
+    a.apply([UpsertItem(product("p1"))])
+    b.apply([UpsertItem(product("p2")), UpsertItem(product("p3"))])
+    assert (a.count(), b.count()) == (1, 2)
+    assert set(a.indices()).isdisjoint(b.indices())
+
+
+# ---------------------------------------------------------------- reads
+def test_an_empty_index_answers_without_panicking(engine):
+    engine.apply([Tombstone("p1", 1)])  # index exists, nothing visible
+    result = engine.search(SearchRequest(text="anything"))
+    assert result.hits == [] and result.total.value == 0 and result.next_cursor is None
+    assert engine.search(SearchRequest(sort=Sort.PRICE_ASC, size=1)).hits == []
+    assert engine.suggest("any") == [] and engine.count() == 0
+
+
+def test_a_cursor_is_bound_to_its_search(engine):
+    engine.apply([UpsertItem(product(f"p{i}", price=float(i))) for i in range(5)])
+    first = engine.search(SearchRequest(size=2, sort=Sort.PRICE_ASC, facets=()))
+    with pytest.raises(InvalidRequest, match="does not belong"):
+        engine.search(SearchRequest(size=2, sort=Sort.PRICE_DESC, cursor=first.next_cursor))
+    with pytest.raises(InvalidRequest) as err:
+        engine.search(SearchRequest(size=2, sort=Sort.PRICE_ASC, cursor=first.next_cursor[:-3] + "xyz"))
+    assert err.value.parameter == "cursor"
+
+
+def test_suggest_size_is_bounded(engine):
+    engine.apply([UpsertItem(product("p1"))])
+    with pytest.raises(InvalidRequest) as err:
+        engine.suggest("plain", size=0)
+    assert err.value.parameter == "size"
+
+
+def test_highlighter_escapes_and_windows_long_text():
+    mark = Highlighter(analyse("headphones"))
+    assert mark("a <script> & headphones") == "a &lt;script&gt; &amp; <em>headphones</em>"
+    assert mark("nothing here") is None and mark("") is None
+    assert mark("Great hedphones") == "Great <em>hedphones</em>"  # typo matches are marked too
+    long = " ".join(["filler"] * 200) + " best headphones ever " + " ".join(["tail"] * 200)
+    snippet = mark(long)
+    assert "<em>headphones</em>" in snippet and len(snippet) < 400
+    assert snippet.startswith("\u2026") and snippet.endswith("\u2026")
+    typo = Highlighter(analyse("hedphones"))
+    assert typo("Sony headphones") == "Sony <em>headphones</em>"
+
+
+def test_took_ms_is_measured(engine):
+    engine.apply([UpsertItem(product("p1"))])
+    assert engine.search(SearchRequest()).took_ms > 0
