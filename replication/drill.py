@@ -1,7 +1,7 @@
 """``storefront drill``: rehearse losing a region, and measure it.
 
 1. **Preflight**: every region healthy (as Route 53 sees it); replication latency and
-   index lag (``IteratorAge``) under the thresholds; refuse if taking this region out would
+   index lag (the latest minute of ``IteratorAge``) under the thresholds; refuse if taking this region out would
    leave no healthy region to serve (with failover routing: the other record's region).
 2. **Inject**: the region's maintenance switch ``on`` (its ``/health`` answers 503), or
    its Route 53 health check ``Inverted``.
@@ -39,7 +39,7 @@ from catalog.model import Product
 from catalog.versioning import VersionClock
 from replication.routing import HEALTHY, UNHEALTHY, find_health_checks, probe_search, set_inverted
 from replication.sources import batch_get
-from replication.status import Check, metric_max
+from replication.status import Check, metric_latest
 from replication.targets import Target
 
 METHODS = ("maintenance", "health-check")
@@ -142,10 +142,10 @@ def preflight(target: Target, region: str, method: str, minutes: int = 5) -> tup
         cw = target.client("cloudwatch", src)
         for dst in cfg.regions:
             if dst != src:
-                v = metric_max(cw, "AWS/DynamoDB", "ReplicationLatency",
+                v = metric_latest(cw, "AWS/DynamoDB", "ReplicationLatency",
                                {"TableName": cfg.table_name, "ReceivingRegion": dst}, minutes)
                 checks.append(_limit_check(src, f"replication latency -> {dst}", v, th.replication_latency_ms, "ms"))
-        age = metric_max(cw, "AWS/Lambda", "IteratorAge", {"FunctionName": cfg.indexer_function_name(src)}, minutes)
+        age = metric_latest(cw, "AWS/Lambda", "IteratorAge", {"FunctionName": cfg.indexer_function_name(src)}, minutes)
         checks.append(_limit_check(src, "index lag (iterator age)", age, th.index_lag_seconds * 1000, "ms"))
     survivor = survivor_for(target, region, healthy)
     checks.append(Check(region, "a healthy region remains", survivor is not None, survivor, None,

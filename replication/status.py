@@ -68,17 +68,30 @@ class StatusReport:
         return "\n".join(lines)
 
 
-def metric_max(cloudwatch: Any, namespace: str, metric: str, dimensions: dict[str, str], minutes: int,
-               statistic: str = "Maximum") -> float | None:
-    """The largest ``statistic`` of a metric over the last ``minutes`` (None: no datapoints)."""
+def metric_points(cloudwatch: Any, namespace: str, metric: str, dimensions: dict[str, str], minutes: int,
+                  statistic: str = "Maximum") -> list[tuple[datetime, float]]:
+    """(timestamp, ``statistic``) per minute over the last ``minutes``, oldest first."""
     end = datetime.now(UTC)
     resp = cloudwatch.get_metric_statistics(
         Namespace=namespace, MetricName=metric,
         Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
         StartTime=end - timedelta(minutes=minutes), EndTime=end + timedelta(minutes=1),
         Period=60, Statistics=[statistic])
-    points = [p[statistic] for p in resp.get("Datapoints", []) if statistic in p]
-    return max(points) if points else None
+    return sorted((p["Timestamp"], p[statistic]) for p in resp.get("Datapoints", []) if statistic in p)
+
+
+def metric_max(cloudwatch: Any, namespace: str, metric: str, dimensions: dict[str, str], minutes: int,
+               statistic: str = "Maximum") -> float | None:
+    """The largest ``statistic`` over the last ``minutes`` (None: no datapoints)."""
+    points = metric_points(cloudwatch, namespace, metric, dimensions, minutes, statistic)
+    return max(v for _, v in points) if points else None
+
+
+def metric_latest(cloudwatch: Any, namespace: str, metric: str, dimensions: dict[str, str], minutes: int,
+                  statistic: str = "Maximum") -> float | None:
+    """The ``statistic`` of the most recent minute with data (None: no datapoints)."""
+    points = metric_points(cloudwatch, namespace, metric, dimensions, minutes, statistic)
+    return points[-1][1] if points else None
 
 
 def _limit(region: str, name: str, value: float | None, threshold: float, unit: str) -> Check:

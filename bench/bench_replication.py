@@ -1,0 +1,131 @@
+"""Replication operations in the sandbox: audit and reindex throughput, and drill RTO.
+
+``python -m bench replication`` (or ``python -m bench.bench_replication --products 20000``):
+
+1. starts a private sandbox (free ports, a temporary state dir; health checks every 1 s,
+   threshold 3), loads N generated products (items and content) through the sandbox's
+   own loader and waits until the secondary's table has them all;
+2. ``reindex`` of each region (parallel scan + bucket -> new index -> catch-up -> verify
+   -> swap): items/s of the build;
+3. ``audit --full`` of all regions (table vs index vs bucket vs the other region):
+   items/s;
+4. a health-check drill of the primary: detection, RTO, failback (targets: detection
+   <= 1 x 3 + 1 s, RTO <= detection target + 30 s);
+5. stops the sandbox. Prints one table; the figures go to bench/RESULTS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIG = """
+name_prefix = "benchrep"
+regions = ["us-east-1", "eu-west-1"]
+[thresholds]
+replication_latency_ms = 5000
+index_lag_seconds = 10.0
+[sandbox]
+aws_port = {base}
+global_port = {glob}
+first_region_port = {first}
+replication_lag_ms = 200
+health_check_interval_seconds = 1
+health_check_failure_threshold = 3
+state_dir = "state"
+"""
+
+
+def _ports() -> tuple[int, int, int]:
+    from sandbox.state import port_free
+
+    for _ in range(100):
+        base = random.randint(20000, 60000)
+        if all(port_free("127.0.0.1", base + i) for i in range(4)):
+            return base, base + 1, base + 2
+    raise RuntimeError("no four consecutive free ports")
+
+
+def _storefront(config: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores, {cpu}, load avg {os.getloadavg()[0]:.1f}"
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="bench_replication")
+    ap.add_argument("--products", type=int, default=20_000)
+    ap.add_argument("--segments", type=int, default=4)
+    args = ap.parse_args(argv)
+
+    from catalog.config import load_config
+    from replication.audit import audit
+    from replication.drill import run_drill
+    from replication.reindex import reindex
+    from replication.targets import resolve_target
+    from sandbox.client import load_catalog
+
+    root = Path(tempfile.mkdtemp(prefix="bench-replication-"))
+    base, glob, first = _ports()
+    config = root / "storefront.toml"
+    config.write_text(CONFIG.format(base=base, glob=glob, first=first))
+    t0 = time.monotonic()
+    up = _storefront(config, "sandbox", "up", "--detach", "--json", timeout=300)
+    if up.returncode != 0:
+        print(up.stderr, file=sys.stderr)
+        return 1
+    rows: list[tuple[str, str]] = [("sandbox start", f"{time.monotonic() - t0:.1f} s")]
+    cfg = load_config(config)
+    target = resolve_target(cfg, "sandbox")
+    try:
+        t = time.monotonic()
+        load_catalog(cfg, target.client("s3", cfg.primary).meta.endpoint_url, args.products, progress=False)
+        rows.append((f"load {args.products:,} products (primary)", f"{time.monotonic() - t:.1f} s"))
+        t = time.monotonic()
+        secondary = target.client("dynamodb", cfg.secondaries[0])
+        while secondary.describe_table(TableName=cfg.table_name)["Table"]["ItemCount"] < args.products:
+            if time.monotonic() - t > 1800:
+                raise RuntimeError("replication did not finish in 30 min")
+            time.sleep(1)
+        rows.append(("replicated to the secondary", f"{time.monotonic() - t:.1f} s"))
+        for region in cfg.regions:
+            r = reindex(target, region, segments=args.segments)
+            rows.append((f"reindex {region}", f"{r.items_per_second:,.0f} items/s ({r.items_scanned:,} items, "
+                                              f"{r.contents_applied:,} objects, {r.build_seconds:.1f} s build, "
+                                              f"{r.seconds:.1f} s total, ok={r.ok})"))
+        a = audit(target, segments=args.segments)
+        findings = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "none"
+        rows.append(("audit --full (2 regions)", f"{a.items_per_second():,.0f} items/s "
+                                                 f"({sum(a.items_checked.values()):,} items, "
+                                                 f"{a.objects_compared:,} objects, {a.seconds:.1f} s; "
+                                                 f"findings: {findings}; in flight {a.in_flight})"))
+        d = run_drill(target, cfg.primary, "health-check")
+        rows.append(("drill detection", f"{d.detection_seconds} s (target {d.detection_target:g} s)"))
+        rows.append(("drill RTO", f"{d.rto_seconds} s (target {d.rto_target:g} s)"))
+        rows.append(("drill failback", f"{d.failback_seconds} s; lost writes {d.lost_writes}; passed {d.passed}"))
+        if not d.passed:
+            rows.append(("drill failures", "; ".join(d.failures)))
+    finally:
+        target.close()
+        _storefront(config, "sandbox", "down", timeout=120)
+    print(f"bench_replication, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_machine()}")
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

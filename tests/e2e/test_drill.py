@@ -1,0 +1,116 @@
+"""A full failover drill against the real two-region sandbox (``storefront sandbox up``):
+the emulated Route 53 probes each region's real /health, the global port routes by its
+answer, global-table replication and the real indexer carry the canaries.
+
+One sandbox for this module, on free ports with a private state dir, always stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalog.config import load_config
+from replication.drill import run_drill
+from replication.routing import HEALTHY
+from replication.targets import resolve_target
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]
+
+CONFIG = """
+name_prefix = "drille2e"
+regions = ["us-east-1", "eu-west-1"]
+routing = "failover"
+[thresholds]
+replication_latency_ms = 5000
+index_lag_seconds = 10.0
+[sandbox]
+aws_port = {aws}
+global_port = {glob}
+first_region_port = {first}
+replication_lag_ms = 100
+health_check_interval_seconds = 1
+health_check_failure_threshold = 3
+state_dir = "state"
+"""
+
+
+def _free_ports() -> tuple[int, int, int]:
+    """An AWS port, a global port and two consecutive region ports, all free now."""
+    socks = []
+    try:
+        for _ in range(50):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            port = s.getsockname()[1]
+            with socket.socket() as nxt:
+                try:
+                    nxt.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            others = [x.getsockname()[1] for x in socks[:-1] if abs(x.getsockname()[1] - port) > 1][:2]
+            if len(others) == 2:
+                return others[0], others[1], port
+        raise RuntimeError("no free ports")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    root = tmp_path_factory.mktemp("drill-sandbox")
+    aws, glob, first = _free_ports()
+    config = root / "storefront.toml"
+    config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
+    up = _storefront(config, "sandbox", "up", "--detach", "--json")
+    assert up.returncode == 0, up.stderr
+    try:
+        endpoints = json.loads(up.stdout)
+        load = _storefront(config, "catalog", "load", "--products", "60", "--wait")
+        assert load.returncode == 0, load.stderr
+        yield config, endpoints
+    finally:
+        _storefront(config, "sandbox", "down", timeout=60)
+
+
+def test_drill_of_the_primary_fails_over_and_back(sandbox):
+    config, endpoints = sandbox
+    cfg = load_config(config)
+    target = resolve_target(cfg)  # the running sandbox is the default target
+    try:
+        assert target.kind == "sandbox" and target.global_url == endpoints["global"]
+        report = run_drill(target, "us-east-1", "health-check", canary_interval=0.5)
+    finally:
+        target.close()
+    assert report.passed, report.render()
+    assert report.detection_seconds <= 1 * 3 + 1  # interval x threshold + 1 s
+    assert report.answer_during == "eu-west-1" and report.lost_writes == 0
+    assert report.failback_seconds is not None
+    target = resolve_target(cfg, "sandbox")
+    try:
+        assert target.observer.health_status("us-east-1") == HEALTHY
+        assert target.observer.answer() == "us-east-1"
+    finally:
+        target.close()
+
+
+def test_drill_command_reports_json(sandbox):
+    config, _ = sandbox
+    run = _storefront(config, "drill", "run", "--region", "us-east-1", "--method", "maintenance", "--execute",
+                      "--json")
+    data = json.loads(run.stdout)
+    assert run.returncode == (0 if data["passed"] else 1), run.stderr
+    assert data["passed"], data["failures"]
+    assert data["lost_writes"] == 0 and data["timeline"] and data["rto_seconds"] >= data["detection_seconds"]
