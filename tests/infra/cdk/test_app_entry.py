@@ -1,0 +1,63 @@
+"""The app's entry point, its configuration checks, and the bundling inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.config import ConfigError, parse_config
+from infra import app as infra_app
+from infra.bundling import LocalPythonBundler, runtime_requirements
+from infra.settings import for_aws
+from tests.infra.cdk.conftest import MAIN_CONFIG
+
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"health_check": {"interval_seconds": 20}}, "health_check.interval_seconds"),
+    ({"aws": None}, "aws"),
+    ({"aws": {**MAIN_CONFIG["aws"], "opensearch": {"us-east-1": {"instance_count": 3, "availability_zones": 2}}}},
+     "aws.opensearch.us-east-1.instance_count"),
+    ({"aws": {**MAIN_CONFIG["aws"], "opensearch": {"eu-west-1": {"serverless": True}}}},
+     "aws.opensearch.eu-west-1.serverless"),
+    ({"aws": {**MAIN_CONFIG["aws"], "opensearch": {"eu-west-1": {"availability_zones": 4}}}},
+     "aws.opensearch.eu-west-1.availability_zones"),
+    ({"aws": {**MAIN_CONFIG["aws"], "log_retention_days": 31}}, "aws.log_retention_days"),
+    ({"aws": {**MAIN_CONFIG["aws"], "api_throttle_burst": 10}}, "aws.api_throttle_burst"),
+    ({"aws": {**MAIN_CONFIG["aws"], "stream_max_record_age_seconds": 10}}, "aws.stream_max_record_age_seconds"),
+    ({"aws": {**MAIN_CONFIG["aws"], "retry_margin_ms": 60_000}}, "aws.retry_margin_ms"),
+    ({"aws": {**MAIN_CONFIG["aws"], "stage_name": "prod-1"}}, "aws.stage_name"),
+    ({"aws": {**MAIN_CONFIG["aws"], "queue_batch_size": 11}}, "aws.queue_batch_size"),
+])
+def test_config_errors_name_the_field(change, field):
+    raw = {k: v for k, v in {**MAIN_CONFIG, **change}.items() if v is not None}
+    with pytest.raises(ConfigError) as err:
+        for_aws(parse_config(raw, "test.toml"))
+    assert err.value.field == field
+
+
+def test_main_exits_2_naming_the_field_for_a_bad_config(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "storefront.toml"
+    bad.write_text('regions = ["us-east-1", "eu-west-1"]\n[health_check]\ninterval_seconds = 15\n'
+                   '[aws]\naccount = "111122223333"\ndomain_name = "s.example.com"\n'
+                   'hosted_zone_id = "Z0ABC"\nhosted_zone_name = "example.com"\n')
+    monkeypatch.setenv("STOREFRONT_CONFIG", str(bad))
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "out"))
+    assert infra_app.main() == 2
+    err = capsys.readouterr().err
+    assert "health_check.interval_seconds" in err and "10 or 30" in err
+    assert "Traceback" not in err
+
+
+def test_runtime_requirements_come_from_pyproject_without_the_runtime_provided_sdk():
+    reqs = runtime_requirements()
+    names = {r.split(">")[0].split("<")[0].split("=")[0].strip().lower() for r in reqs}
+    assert {"opensearch-py", "aws-lambda-powertools"} <= names
+    assert not names & {"boto3", "botocore"}
+
+
+def test_local_bundler_copies_catalog_and_the_function_package(tmp_path):
+    assert LocalPythonBundler(("catalog", "infra"), []).try_bundle(str(tmp_path), None) is True
+    assert (tmp_path / "catalog" / "schema.py").is_file()
+    assert (tmp_path / "infra" / "runtime" / "index_bootstrap.py").is_file()
+    assert not list(tmp_path.rglob("__pycache__"))
