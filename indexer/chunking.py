@@ -26,22 +26,23 @@ def _text(value: str | None) -> int:
     return (len(value) if value.isascii() else 6 * len(value)) + FIELD_BYTES
 
 
-def _product_bytes(p: Product) -> int:
-    size = 15 * FIELD_BYTES + 3 * 24  # fixed fields, numbers
-    size += _text(p.title) + _text(p.brand) + 3 * _text(p.category) + _text(p.description)
-    size += _text(p.currency) + _text(p.image_url) + _text(p.created_at) + _text(p.updated_at)
-    for tag in p.tags:
-        size += _text(tag)
+def _texts(values: tuple[str | None, ...]) -> int:
+    size = FIELD_BYTES * len(values)
+    for value in values:
+        if value:
+            size += len(value) if value.isascii() else 6 * len(value)
     return size
+
+
+def _product_bytes(p: Product) -> int:
+    # fixed fields and numbers, then every string (the category three times: label, path, keys)
+    return 15 * FIELD_BYTES + 72 + _texts((p.title, p.brand, p.category, p.category, p.category, p.description,
+                                            p.currency, p.image_url, p.created_at, p.updated_at, *p.tags))
 
 
 def _content_bytes(c: Content) -> int:
-    size = 4 * FIELD_BYTES + _text(c.long_description)
-    for k, v in c.specifications.items():
-        size += _text(k) + _text(v)
-    for image in c.images:
-        size += _text(image)
-    return size
+    return 4 * FIELD_BYTES + _texts((c.long_description, *c.specifications.keys(), *c.specifications.values(),
+                                     *c.images))
 
 
 def op_bytes(op: Operation) -> int:

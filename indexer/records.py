@@ -14,7 +14,8 @@ Two event sources reach the indexer, told apart by the records' ``eventSource``:
 
 A record that cannot be decoded or transformed becomes *poison*: it carries the
 :class:`~catalog.convert.TransformError` (field and reason) and goes to the dead-letter
-queue. Nothing here does I/O.
+queue. Nothing here does I/O. Records are JSON-decoded Lambda events, so shapes are
+checked against ``dict`` (an ABC ``Mapping`` check costs ~10% of the pure pipeline).
 """
 
 from __future__ import annotations
@@ -83,12 +84,12 @@ class Work:
 
 def batch_source(event: Any) -> str | None:
     """``"dynamodb"``, ``"s3"`` (SQS), or None for an empty batch; raises :class:`InvalidEvent`."""
-    if not isinstance(event, Mapping) or not isinstance(event.get("Records"), list):
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
         raise InvalidEvent("event: expected a batch with a 'Records' list (DynamoDB Streams or SQS)")
     records = event["Records"]
     if not records:
         return None
-    sources = {r.get("eventSource") if isinstance(r, Mapping) else None for r in records}
+    sources = {r.get("eventSource") if isinstance(r, dict) else None for r in records}
     if sources == {DYNAMODB}:
         return "dynamodb"
     if sources == {SQS}:
@@ -100,26 +101,26 @@ def batch_source(event: Any) -> str | None:
 # ---------------------------------------------------------------- DynamoDB Streams
 def _key_id(ddb: Mapping[str, Any]) -> str | None:
     keys = ddb.get("Keys")
-    if isinstance(keys, Mapping):
+    if isinstance(keys, dict):
         value = keys.get("id")
-        if isinstance(value, Mapping) and isinstance(value.get("S"), str):
+        if isinstance(value, dict) and isinstance(value.get("S"), str):
             return value["S"]
     return None
 
 
 def is_ttl_remove(record: Mapping[str, Any]) -> bool:
     identity = record.get("userIdentity")
-    return (isinstance(identity, Mapping) and identity.get("type") == "Service"
+    return (isinstance(identity, dict) and identity.get("type") == "Service"
             and identity.get("principalId") == TTL_PRINCIPAL)
 
 
 def stream_work(position: int, record: Mapping[str, Any]) -> Work:
     """A DynamoDB Streams record -> :class:`Work` with one operation (or poison)."""
-    ddb = record.get("dynamodb") if isinstance(record, Mapping) else None
-    seq = ddb.get("SequenceNumber") if isinstance(ddb, Mapping) else None
+    ddb = record.get("dynamodb") if isinstance(record, dict) else None
+    seq = ddb.get("SequenceNumber") if isinstance(ddb, dict) else None
     work = Work(position, str(seq) if seq is not None else f"#{position}", "dynamodb", record)
     try:
-        if not isinstance(ddb, Mapping):
+        if not isinstance(ddb, dict):
             raise TransformError("dynamodb", "missing: not a DynamoDB Streams record")
         work.product_id = _key_id(ddb)
         if seq is None:
@@ -170,7 +171,7 @@ def sqs_work(position: int, record: Mapping[str, Any], bucket: str) -> Work:
     queue is wired to one bucket, and reading another region's bucket would break the
     rule that each region indexes only its own replicas.
     """
-    message_id = record.get("messageId") if isinstance(record, Mapping) else None
+    message_id = record.get("messageId") if isinstance(record, dict) else None
     work = Work(position, str(message_id) if message_id is not None else f"#{position}", "s3", record)
     try:
         if message_id is None:
@@ -182,7 +183,7 @@ def sqs_work(position: int, record: Mapping[str, Any], bucket: str) -> Work:
             note = json.loads(body)
         except ValueError as exc:
             raise TransformError("body", f"not JSON: {exc}") from None
-        if not isinstance(note, Mapping):
+        if not isinstance(note, dict):
             raise TransformError("body", "not an S3 event notification (expected a JSON object)")
         if note.get("Event") == "s3:TestEvent":
             work.status = Status.IGNORED
@@ -191,12 +192,12 @@ def sqs_work(position: int, record: Mapping[str, Any], bucket: str) -> Work:
         if not isinstance(s3_records, list) or not s3_records:
             raise TransformError("body.Records", "not an S3 event notification (no 'Records')")
         for i, s3rec in enumerate(s3_records):
-            s3 = s3rec.get("s3") if isinstance(s3rec, Mapping) else None
-            obj = s3.get("object") if isinstance(s3, Mapping) else None
-            raw_key = obj.get("key") if isinstance(obj, Mapping) else None
+            s3 = s3rec.get("s3") if isinstance(s3rec, dict) else None
+            obj = s3.get("object") if isinstance(s3, dict) else None
+            raw_key = obj.get("key") if isinstance(obj, dict) else None
             if not isinstance(raw_key, str):
                 raise TransformError(f"body.Records[{i}].s3.object.key", "missing")
-            src = s3.get("bucket", {}).get("name") if isinstance(s3.get("bucket"), Mapping) else None
+            src = s3.get("bucket", {}).get("name") if isinstance(s3.get("bucket"), dict) else None
             if src != bucket:
                 continue
             key = unquote_plus(raw_key)
