@@ -27,8 +27,9 @@ name_prefix = "drille2e"
 regions = ["us-east-1", "eu-west-1"]
 routing = "failover"
 [thresholds]
-replication_latency_ms = 5000
-index_lag_seconds = 10.0
+# generous: the preflight judges the lag of the catalog load just before, on a shared CI machine
+replication_latency_ms = 60000
+index_lag_seconds = 30.0
 [sandbox]
 aws_port = {aws}
 global_port = {glob}
