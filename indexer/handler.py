@@ -83,11 +83,8 @@ class Runtime:
 
 
 def _budget(context: Any, margin_ms: int) -> Callable[[], float]:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        return lambda: float(remaining()) - margin_ms
-    deadline = time.monotonic() + 60.0  # invoked without a Lambda context: one minute
-    return lambda: (deadline - time.monotonic()) * 1000.0 - margin_ms
+    remaining = context.get_remaining_time_in_millis
+    return lambda: float(remaining()) - margin_ms
 
 
 METRIC_NAMES = {
@@ -149,7 +146,29 @@ if RUNTIME.settings.tracing:
     from aws_lambda_powertools import Tracer
 
     tracer = Tracer(service=RUNTIME.settings.service)
-    lambda_handler = tracer.capture_lambda_handler(_handler)
+    _entry = tracer.capture_lambda_handler(_handler)
 else:
     tracer = None
-    lambda_handler = _handler
+    _entry = _handler
+
+
+class LocalContext:
+    """Stands in for the Lambda context when the handler is called without one (local runs)."""
+
+    function_name = "storefront-indexer-local"
+    memory_limit_in_mb = 0
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:storefront-indexer-local"
+
+    def __init__(self, remaining_ms: int = 60_000) -> None:
+        import uuid
+
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + remaining_ms / 1000.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Index one DynamoDB Streams or SQS batch; returns the partial batch response."""
+    return _entry(event, context if context is not None else LocalContext())
