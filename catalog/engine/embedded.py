@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from catalog.engine.embedded_schema import (
     ID,
     RANK,
     SOURCE,
+    VISIBLE,
     content_from_source,
     content_to_source,
     physical_schema,
@@ -79,6 +81,8 @@ from catalog.versioning import content_is_newer, item_is_newer
 WRITER_HEAP = 64_000_000
 LOCK_WAIT_SECONDS = 2.0
 MARKER = "storefront-index.json"
+COUNT = "_total"
+_COUNT_AGG = {"value_count": {"field": VISIBLE}}
 SMALL_GROUP = 32  # a complete tie group up to this size is ordered from stored ids, not another search
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _F = tantivy.FieldType
@@ -479,11 +483,18 @@ class EmbeddedEngine:
         query = eq.all_of(base + list(filters.values()))
         fingerprint = eq.request_fingerprint(request)
         after = eq.decode_cursor(request.cursor, fingerprint) if request.cursor else None
-        if text_q is not None and request.sort is Sort.RELEVANCE:
-            page, total, next_after = self._score_page(searcher, query, request, after)
+        # facets first: the aggregation over the main query also counts the total, which
+        # is cheaper than counting in the scored search
+        raw_facets, total = self._facet_aggs(searcher, request, base, filters)
+        if total is None:
+            total = self._count(searcher, query)
+        if total == 0:
+            page, next_after = [], None
+        elif text_q is not None and request.sort is Sort.RELEVANCE:
+            page, next_after = self._score_page(searcher, query, request, after, total)
         else:
-            page, total, next_after = self._field_page(searcher, query, request, after)
-        facets = self._facets(searcher, request, base, filters) if request.facets else {}
+            page, next_after = self._field_page(searcher, query, request, after, total)
+        facets = {name: _facet_values(name, raw_facets.get(name) or {}, request) for name in request.facets}
         highlighter = eq.Highlighter(terms) if (request.highlight and terms) else None
         hits = [self._hit(searcher, addr, score, highlighter) for score, addr in page]
         next_cursor = None
@@ -510,8 +521,12 @@ class EmbeddedEngine:
     def _ids(searcher: tantivy.Searcher, addrs: Sequence[tantivy.DocAddress]) -> list[str]:
         return [searcher.doc(a)[ID][0] for a in addrs]
 
+    @staticmethod
+    def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+        return int(searcher.aggregate(query, {COUNT: _COUNT_AGG})[COUNT]["value"])
+
     def _score_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
-                    after: dict[str, Any] | None) -> tuple[list[tuple[float | None, Any]], int, dict | None]:
+                    after: dict[str, Any] | None, total: int) -> tuple[list[tuple[float | None, Any]], dict | None]:
         """Relevance: score desc, then id. Cursor: the position (a static index never skips)."""
         offset = req.offset
         if after is not None:
@@ -521,12 +536,10 @@ class EmbeddedEngine:
         end = offset + req.size
         fetch = end + 1
         while True:
-            res = searcher.search(query, fetch, count=True, weight_by_field=RANK)
-            hits = res.hits
+            hits = searcher.search(query, fetch, count=False, weight_by_field=RANK).hits
             if len(hits) < fetch or len(hits) < end or hits[-1][0] != hits[end - 1][0]:
                 break
             fetch *= 4  # the tie group at the page's end goes on: see all of it
-        total = res.count
         # order = (score desc, id asc): ids only where scores tie
         ordered: list[tuple[float, Any]] = []
         for _, group in itertools.groupby(hits, key=lambda h: h[0]):
@@ -539,7 +552,7 @@ class EmbeddedEngine:
                 break
         page = ordered[offset:end]
         nxt = {"o": end} if end < total else None
-        return page, total, nxt
+        return page, nxt
 
     def _eq_filter(self, field: str, ftype: tantivy.FieldType, value: Any) -> tantivy.Query:
         if value is None:
@@ -570,10 +583,10 @@ class EmbeddedEngine:
         return [a for _, a in hits]
 
     def _field_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
-                    after: dict[str, Any] | None) -> tuple[list[tuple[float | None, Any]], int, dict | None]:
+                    after: dict[str, Any] | None, total: int) -> tuple[list[tuple[float | None, Any]], dict | None]:
         """A sort on a fast field, ties by id; the cursor continues after (value, id) like search_after.
 
-        Returns the page (score None), the total and the next cursor's data. The cursor
+        Returns the page (score None) and the next cursor's data. The cursor
         holds the last value, its id and how many docs of that value's group were served.
         """
         field, order, ftype = _SORTS[req.sort]
@@ -593,13 +606,10 @@ class EmbeddedEngine:
             after_q = self._after_filter(field, order, ftype, value)
             q = None if after_q is None else eq.all_of([query, after_q])
             skip = 0
-        total_res = None
         need = size - len(out)
         if q is not None and need > 0:
             end = skip + need
-            res = searcher.search(q, end + 1, count=after is None, order_by_field=field, order=order)
-            total_res = res.count if after is None else None
-            hits = res.hits
+            hits = searcher.search(q, end + 1, count=False, order_by_field=field, order=order).hits
             pos = 0
             groups = [(k, [a for _, a in g]) for k, g in itertools.groupby(hits, key=lambda h: h[0])]
             for gi, (value, addrs) in enumerate(groups):
@@ -621,30 +631,33 @@ class EmbeddedEngine:
                 pos = g_end
                 if pos >= end:
                     break
-        if after is None:
-            total = total_res if total_res is not None else searcher.search(query, 1, count=True).count
-        else:
-            total = searcher.search(query, 1, count=True).count
         page = [(None, a) for _, a, _ in out[:size]]
         start = req.offset if after is None else after.get("p", 0)
         nxt = None
         if out and start + len(page) < total:
             value, _, rank = out[len(page) - 1]
             nxt = {"v": value, "r": rank, "p": start + len(page)}
-        return page, total, nxt
+        return page, nxt
 
     # ------------------------------------------------------------ facets
-    def _facets(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
-                filters: dict[str, tantivy.Query]) -> dict[str, list[FacetValue] | list[RangeBucket]]:
+    def _facet_aggs(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
+                    filters: dict[str, tantivy.Query]) -> tuple[dict[str, Any], int | None]:
+        """Raw aggregations per facet (each without its own filter), and the total if counted."""
         by_query: dict[str | None, list[str]] = {}
         for name in req.facets:
             by_query.setdefault(name if name in filters else None, []).append(name)
         raw: dict[str, Any] = {}
+        total = None
         for excluded, names in by_query.items():
             q = eq.all_of(base + [f for k, f in filters.items() if k != excluded])
             aggs = {name: _agg(name) for name in names}
-            raw.update(searcher.aggregate(q, aggs))
-        return {name: _facet_values(name, raw.get(name) or {}, req) for name in req.facets}
+            if excluded is None:
+                aggs[COUNT] = _COUNT_AGG  # this is the main query: count it here
+            out = searcher.aggregate(q, aggs)
+            if excluded is None:
+                total = int(out.pop(COUNT)["value"])
+            raw.update(out)
+        return raw, total
 
     # ------------------------------------------------------------ suggest
     def suggest(self, prefix: str, size: int = 10) -> list[Suggestion]:
@@ -683,6 +696,20 @@ class EmbeddedEngine:
 
 
 # ---------------------------------------------------------------- facet helpers
+@lru_cache(maxsize=8192)
+def _path_info(label: str) -> tuple[int, str]:
+    """A category path label -> (depth, folded path of its parent)."""
+    levels = split_category(label)
+    return len(levels), fold(" > ".join(levels[:-1]))
+
+
+@lru_cache(maxsize=1024)
+def _selection(path: str) -> tuple[int, str]:
+    """A category filter value -> (depth, folded canonical path)."""
+    levels = split_category(path)
+    return len(levels), fold(" > ".join(levels))
+
+
 def _rating_edges(minimums: Sequence[float]) -> list[tuple[float, float | None]]:
     asc = sorted(set(minimums))
     return [(m, asc[i + 1] if i + 1 < len(asc) else None) for i, m in enumerate(asc)]
@@ -724,14 +751,13 @@ def _facet_values(name: str, raw: Mapping[str, Any], req: SearchRequest) -> list
         return [FacetValue(k, c) for k, c in counts[: facet.size]]
     if facet.kind == "hierarchy":
         counts = {b["key"]: int(b["doc_count"]) for b in buckets if b["doc_count"] > 0}
-        depth = {k: len(split_category(k)) for k in counts}
-        out = sorted(((k, c) for k, c in counts.items() if depth[k] == 1), key=lambda kv: (-kv[1], kv[0]))
+        info = {k: _path_info(k) for k in counts}  # label -> (depth, folded parent path)
+        out = sorted(((k, c) for k, c in counts.items() if info[k][0] == 1), key=lambda kv: (-kv[1], kv[0]))
         seen = {k for k, _ in out}
         for selected in req.categories:
-            key = fold(" > ".join(split_category(selected)))
-            level = len(split_category(selected))
-            children = [(k, c) for k, c in counts.items() if depth[k] == level + 1 and k not in seen
-                        and fold(" > ".join(split_category(k)[:level])) == key]
+            depth, key = _selection(selected)
+            children = [(k, c) for k, c in counts.items()
+                        if info[k][0] == depth + 1 and info[k][1] == key and k not in seen]
             for k, c in sorted(children, key=lambda kv: (-kv[1], kv[0])):
                 seen.add(k)
                 out.append((k, c))

@@ -5,13 +5,14 @@ tantivy analyzers the index uses, and every term becomes a group of clauses over
 weighted fields of :data:`catalog.schema.FIELDS` with the factors of
 :data:`catalog.schema.RELEVANCE`:
 
-* stemmed term (``f``) at the field boost, exact term (``f__exact``) at
-  ``exact_factor`` x boost on every searchable field;
-* on the autocomplete field (the title: what shoppers type) also the typo clause (fuzzy
-  on ``f__exact``, distance by term length) at ``fuzzy_factor`` x boost and, for the last
-  term, a prefix on ``f__exact`` at ``prefix_factor`` x boost. Typo tolerance is limited
-  to that field on purpose: every fuzzy clause builds a Levenshtein automaton at search
-  time (~0.5 ms for distance 2), so one per term keeps a search within budget;
+* the stemmed term (``f``) at the field boost on every searchable field;
+* on the autocomplete field (the title: what shoppers type) also the exact term
+  (``f__exact``) at ``exact_factor`` x boost, the typo clause (fuzzy on ``f__exact``,
+  distance by term length) at ``fuzzy_factor`` x boost and, for the last term, a prefix
+  on ``f__exact`` at ``prefix_factor`` x boost. Exact and typo matching are limited to
+  that field on purpose: every fuzzy clause builds a Levenshtein automaton at search time
+  (~0.5 ms for distance 2) and every extra clause over common words costs each search,
+  so one set per term keeps a search within budget;
 * every term must match somewhere (AND of the groups); filters never score.
 
 Also here: highlighting (HTML-escaped, matches in ``<em>``) and the cursor codec.

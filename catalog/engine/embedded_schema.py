@@ -4,12 +4,12 @@ Nothing here describes a field again: every physical tantivy field is derived fr
 schema's kinds and flags, following the sub-field naming rule in :mod:`catalog.schema`
 (``__`` for ``.``):
 
-* text ``f``: ``f`` (stemmed) and ``f__exact`` (folded, unstemmed: exact and typo
-  matching; not for the long, low-boost content fields, see :func:`_has_exact`).
+* text ``f``: ``f`` (stemmed) and, for the autocomplete field, ``f__exact`` (folded,
+  unstemmed: exact and typo matching; see :func:`_has_exact`).
   Autocomplete (``f.prefix`` in OpenSearch) needs no extra field here: the prefix query
   walks the term dictionary of ``f__exact``, which is what edge n-grams buy OpenSearch.
 * keyword ``f``: ``f`` (the label as written; a fast field when facetable or sortable),
-  ``f__key`` (folded, for filters) when filterable, ``f__text``/``f__text__exact`` when
+  ``f__key`` (folded, for filters) when filterable, ``f__text`` (stemmed) when
   searchable; hierarchical also ``f_path`` and ``f_path__key`` (every ancestor path).
 * float/integer/bool: indexed and fast; date: epoch milliseconds as an integer (exact
   equality for cursors, no time zone round trips).
@@ -132,13 +132,14 @@ class SearchField:
 
 
 def _has_exact(f: Field) -> bool:
-    """Whether a text field gets its unstemmed ``__exact`` copy.
+    """Whether a searchable field gets its unstemmed copy (``f__exact``, ``f__text__exact``).
 
-    Long, low-weight text (boost below 1: the S3 content) is matched stemmed only: its
-    exact copy would double the indexing work of the longest fields for a score nudge
-    of a 0.5 boost field.
+    Only the autocomplete field (the title: what shoppers type) is matched exactly and
+    with typos; every other searchable field is matched stemmed. An exact copy of the
+    long fields would double their indexing work and, as a scoring clause, the cost of
+    every search over common words, for a nudge that the title already gives.
     """
-    return f.kind is not Kind.TEXT or f.boost >= 1.0 or f.autocomplete or f.highlight
+    return f.autocomplete
 
 
 def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBuilder], None]]:
@@ -163,8 +164,10 @@ def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBu
             out.append(PhysicalField(key, f.name, "fold", multi))
             decl.append(lambda b, n=key: b.add_text_field(n, tokenizer_name=RAW, index_option="basic"))
         if f.searchable:
-            for name, tok in ((tantivy_name(f.name, "text"), STEMMED),
-                              (tantivy_name(f.name, "text", "exact"), FOLDED)):
+            subs = ((tantivy_name(f.name, "text"), STEMMED),)
+            if _has_exact(f):
+                subs += ((tantivy_name(f.name, "text", "exact"), FOLDED),)
+            for name, tok in subs:
                 out.append(PhysicalField(name, f.name, "text", multi))
                 decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
         if f.hierarchical:
@@ -226,7 +229,8 @@ def physical_schema() -> PhysicalSchema:
         if f.kind is Kind.TEXT:
             stemmed, exact = f.name, (tantivy_name(f.name, "exact") if _has_exact(f) else None)
         else:
-            stemmed, exact = tantivy_name(f.name, "text"), tantivy_name(f.name, "text", "exact")
+            stemmed = tantivy_name(f.name, "text")
+            exact = tantivy_name(f.name, "text", "exact") if _has_exact(f) else None
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
     return PhysicalSchema(builder.build(), tuple(fields), tuple(search_fields), key_field, path_field,
                           path_key_field)

@@ -66,10 +66,10 @@ def test_physical_schema_follows_the_naming_rule():
             assert f.name not in names
             continue
         assert f.name in names
-        if f.kind is Kind.TEXT and (f.boost >= 1 or f.autocomplete):
-            assert f"{f.name}__exact" in names
+        if f.kind is Kind.TEXT:
+            assert (f"{f.name}__exact" in names) == f.autocomplete  # exact/typo matching: the title
         if f.kind is Kind.KEYWORD and f.searchable:
-            assert {f"{f.name}__text", f"{f.name}__text__exact"} <= names
+            assert f"{f.name}__text" in names
         if f.kind is Kind.KEYWORD and f.filterable and f.name != "id":
             assert f"{f.name}__key" in names
         if f.hierarchical:
