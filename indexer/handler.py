@@ -102,16 +102,20 @@ def publish(outcome: BatchOutcome, metrics: Metrics, logger: Logger) -> None:
     for ms in c.bulk_latency_ms:
         metrics.add_metric(name="BulkLatency", unit=MetricUnit.Milliseconds, value=round(ms, 3))
     shown = 0
+    reported = {w.position for w in outcome.reported}
     for work in outcome.works:
         if work.status in (Status.POISON, Status.FAILED) and shown < LOG_RECORD_LIMIT:
             shown += 1
             logger.warning(
-                "record dead-lettered" if work.status is Status.POISON and work not in outcome.reported
-                else "record reported failed",
+                "record dead-lettered" if work.position not in reported else "record reported failed",
                 extra={"item_id": work.item_id, "product_id": work.product_id, "source": work.source,
                        "field": work.error.field if work.error else None,
                        "reason": work.error.reason if work.error else work.failure},
             )
+    total = sum(1 for w in outcome.works if w.status in (Status.POISON, Status.FAILED))
+    if total > shown:
+        logger.warning("more failed or dead-lettered records than logged one by one",
+                       extra={"logged": shown, "total": total})
     logger.info("batch indexed", extra={
         "source": outcome.source, "records": c.records_in, "applied": c.applied, "stale": c.stale,
         "ignored": c.ignored, "dead_lettered": c.dead_lettered, "failed": c.failed, "retried": c.retried,
