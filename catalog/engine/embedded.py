@@ -253,6 +253,14 @@ class EmbeddedEngine:
                 phys.meta = meta
             return phys
 
+    def _refresh(self, phys: _Physical) -> None:
+        """Read our own commit at once (stat first: a later commit by others shows as a change)."""
+        with self._lock:
+            meta = _stat(phys.meta_path)
+            phys.index.reload()
+            phys.searcher = phys.index.searcher()
+            phys.meta = meta
+
     def _target(self, index: str | None) -> str:
         if index is not None:
             return self._check_name(index)
@@ -306,10 +314,7 @@ class EmbeddedEngine:
                 results = self._apply_locked(phys, writer, ops)
             finally:
                 del writer  # releases the lock file: other processes may write between batches
-            with self._lock:
-                phys.index.reload()
-                phys.searcher = phys.index.searcher()
-                phys.meta = _stat(phys.meta_path)
+            self._refresh(phys)
             return results
 
     def _apply_locked(self, phys: _Physical, writer: tantivy.IndexWriter,
@@ -380,6 +385,12 @@ class EmbeddedEngine:
         return True
 
     def purge_tombstones(self, older_than_seconds: float) -> int:
+        """Forget tombstones written more than ``older_than_seconds`` ago.
+
+        A tombstone without content is deleted; one with content becomes a content-only
+        document again (the content is there when a newer item brings the product back).
+        Returns how many tombstones were forgotten.
+        """
         if older_than_seconds < 0:
             raise InvalidRequest("older_than_seconds", "must be 0 or more")
         with self._write_lock:
@@ -393,17 +404,23 @@ class EmbeddedEngine:
             writer = self._writer(phys)
             try:
                 phys.index.reload()
-                n = phys.index.searcher().search(q, 1, count=True).count
+                searcher = phys.index.searcher()
+                n = searcher.search(q, 1, count=True).count
                 if n:
+                    keep = []
+                    for _, addr in searcher.search(q, n, count=False).hits:
+                        state = json.loads(searcher.doc(addr)[SOURCE][0])
+                        if state.get("content") is not None:
+                            state.update(item=None, item_version=None, deleted=False, tombstoned_at=None)
+                            keep.append(state)
                     writer.delete_documents_by_query(q)
+                    for state in keep:
+                        writer.add_document(_build_document(state))
                     writer.commit()
                     writer.wait_merging_threads()
             finally:
                 del writer
-            with self._lock:
-                phys.index.reload()
-                phys.searcher = phys.index.searcher()
-                phys.meta = _stat(phys.meta_path)
+            self._refresh(phys)
             return n
 
     # ------------------------------------------------------------ read: states

@@ -155,3 +155,17 @@ def test_purge_removes_only_old_tombstones(engine, older_than):
     states = engine.states(["p1", "p2", "p3"])
     assert set(states) == {"p1", "p3"}  # visible and content-only documents stay
     assert engine.count() == 1
+
+
+def test_purge_keeps_the_content_of_a_purged_tombstone(engine):
+    import time
+
+    engine.apply([UpsertItem(product("p1", 3)), UpsertContent(content("p1", 2, "linen strap"))])
+    engine.apply([Tombstone("p1", 3)])
+    time.sleep(0.05)
+    assert engine.purge_tombstones(0.01) == 1
+    state = engine.states(["p1"])["p1"]
+    assert (state.item_version, state.deleted, state.visible, state.content_version) == (None, False, False, 2)
+    assert ids(engine, text="linen") == []
+    assert outcomes(engine.apply([UpsertItem(product("p1", 4))])) == [A]  # a newer item brings it back
+    assert ids(engine, text="linen") == ["p1"]
