@@ -68,7 +68,11 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
         return Response(answer.status, answer.content_type, answer.body, answer.headers)
 
     def if_none_match() -> str | None:
-        return app.current_event.headers.get("If-None-Match")
+        # straight from the raw event: ``current_event.headers`` builds a new case-insensitive dict per access
+        for name, value in (app.current_event.raw_event.get("headers") or {}).items():
+            if name.lower() == "if-none-match":
+                return value
+        return None
 
     @app.get("/search")
     def search() -> Response:

@@ -22,8 +22,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from catalog.engine import EngineConfigError, EngineError, EngineUnavailable, SearchEngine
@@ -44,7 +42,11 @@ class Backend:
         self._lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
         self.isolate = isolate
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine") if isolate else None
+        self._pool: Any = None
+        if isolate:  # imported only here: the inline (embedded) configuration does not pay for it
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
         self.slow_calls = 0  # inline calls that took longer than the timeout
 
     @classmethod
@@ -85,7 +87,7 @@ class Backend:
         future = self._pool.submit(_guarded, fn, engine)
         try:
             return future.result(timeout=self.timeout_seconds)
-        except FutureTimeout:
+        except TimeoutError:  # concurrent.futures.TimeoutError is this builtin since 3.11
             future.cancel()
             raise EngineUnavailable(f"search engine did not answer within {self.timeout_seconds * 1000:g} ms") \
                 from None

@@ -29,13 +29,9 @@ def hit_body(hit: Hit) -> dict[str, Any]:
 
 
 def _facet_entries(entries: Sequence[FacetValue | RangeBucket]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for e in entries:
-        if isinstance(e, RangeBucket):
-            out.append({"from": e.from_, "to": e.to, "count": e.count})
-        else:
-            out.append({"value": e.value, "count": e.count})
-    return out
+    if entries and isinstance(entries[0], RangeBucket):
+        return [{"from": e.from_, "to": e.to, "count": e.count} for e in entries]  # type: ignore[union-attr]
+    return [{"value": e.value, "count": e.count} for e in entries]  # type: ignore[union-attr]
 
 
 def search_body(request: SearchRequest, result: SearchResult, region: str) -> dict[str, Any]:
