@@ -33,6 +33,7 @@ table's current state through the port for every repairable finding: ``UpsertIte
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -40,13 +41,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from catalog.convert import TransformError, product_from_item, version_of
+from catalog.convert import TransformError, content_to_json, product_from_item, version_of
 from catalog.engine import ClearContent, DocState, Operation, Tombstone, UpsertContent, UpsertItem
-from catalog.model import content_key
+from catalog.model import CONTENT_PREFIX, content_key, product_id_from_key
 from catalog.versioning import version_for_time
 from replication.sources import (
     ContentRead,
     batch_get,
+    batches,
     list_content,
     parallel_scan,
     read_contents,
@@ -79,7 +81,8 @@ class AuditReport:
     repair: bool
     items_checked: dict[str, int] = field(default_factory=dict)
     index_docs_checked: dict[str, int] = field(default_factory=dict)
-    objects_compared: int = 0
+    objects_checked: dict[str, int] = field(default_factory=dict)  # bucket objects vs index
+    objects_compared: int = 0  # bucket objects vs the other regions' buckets
     in_flight: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     repaired: Counter[str] = field(default_factory=Counter)
@@ -107,7 +110,8 @@ class AuditReport:
         return {
             "ok": self.ok, "regions": self.regions, "mode": self.mode, "repair": self.repair,
             "items_checked": self.items_checked, "index_docs_checked": self.index_docs_checked,
-            "objects_compared": self.objects_compared, "in_flight": self.in_flight,
+            "objects_checked": self.objects_checked, "objects_compared": self.objects_compared,
+            "in_flight": self.in_flight,
             "counts": dict(self.counts), "repaired": dict(self.repaired),
             "findings": [asdict(f) for f in self.findings], "seconds": round(self.seconds, 3),
             "items_per_second": round(self.items_per_second(), 1),
@@ -116,7 +120,8 @@ class AuditReport:
     def render(self) -> str:
         lines = [f"audit ({self.mode}) of {', '.join(self.regions)}: "
                  f"{sum(self.items_checked.values()):,} items, {sum(self.index_docs_checked.values()):,} index docs, "
-                 f"{self.objects_compared:,} objects compared in {self.seconds:.1f}s"]
+                 f"{sum(self.objects_checked.values()):,} objects checked, {self.objects_compared:,} compared "
+                 f"across buckets in {self.seconds:.1f}s"]
         if self.in_flight:
             lines.append(f"  {self.in_flight} writes in flight (younger than the lag thresholds) were not counted")
         if self.ok:
@@ -210,6 +215,7 @@ class Auditor:
             for region in self.regions:
                 self._audit_table(region)
                 if not self.sample:
+                    self._audit_content(region)
                     self._audit_extra(region)
             self._audit_buckets()
         finally:
@@ -243,10 +249,12 @@ class Auditor:
                 ids = [item["id"] for item in page]
                 items = {item["id"]: item for item in page}
                 states = engine.states(ids)
-                contents = read_contents(s3, bucket, ids, self.pool)
                 other_items = {o: batch_get(self.t.client("dynamodb", o), table, ids) for o in others}
                 item_cands = [pid for pid in ids if classify_item(items[pid], states.get(pid))]
-                content_cands = [pid for pid in ids if classify_content(contents[pid], states.get(pid))]
+                content_cands: list[str] = []
+                if self.sample:  # a full audit checks content from the bucket's listing instead
+                    contents = read_contents(s3, bucket, ids, self.pool)
+                    content_cands = [pid for pid in ids if classify_content(contents[pid], states.get(pid))]
                 if item_cands or content_cands:
                     self._confirm_index(region, item_cands, content_cands, ddb, s3, bucket, engine)
                 self._compare_tables(region, page, other_items)
@@ -342,25 +350,47 @@ class Auditor:
                 detail = (f"{region} has version {va}, {other} has " + (f"version {vb}" if b else "no item"))
                 self.report.add(Finding("table_differs", region, pid, detail, va, vb, other))
 
-    # -- index vs table: what the index shows that the table lacks
+    # -- bucket vs index: every products/ object (listed; read only when its ETag differs)
+    def _audit_content(self, region: str) -> None:
+        s3, bucket, engine = self.t.client("s3", region), self.cfg.bucket_name(region), self.t.engine(region)
+        ddb = self.t.client("dynamodb", region)
+        with self._bar(f"content {region}", None) as bar:
+            for batch in batches(list_content(s3, bucket), BATCH):
+                states = engine.states([pid for pid, _ in batch])
+                unsure = [pid for pid, etag in batch if not _same_content(states.get(pid), etag)]
+                if unsure:
+                    reads = read_contents(s3, bucket, unsure, self.pool)
+                    cands = [pid for pid in unsure if classify_content(reads[pid], states.get(pid))]
+                    if cands:
+                        self._confirm_index(region, [], cands, ddb, s3, bucket, engine)
+                self.report.objects_checked[region] = self.report.objects_checked.get(region, 0) + len(batch)
+                bar.advance(len(batch))
+
+    # -- index vs table and bucket: what the index shows that the sources lack
     def _audit_extra(self, region: str) -> None:
         ddb = self.t.client("dynamodb", region)
         engine = self.t.engine(region)
         seen = 0
-        batch: list[DocState] = []
         with self._bar(f"index {region}", None) as bar:
-            for state in engine.iter_states(batch_size=BATCH):
-                seen += 1
-                if state.visible:
-                    batch.append(state)
-                if len(batch) >= BATCH:
-                    self._check_extra(region, ddb, engine, batch)
-                    bar.advance(len(batch))
-                    batch = []
-            if batch:
-                self._check_extra(region, ddb, engine, batch)
+            for batch in batches(engine.iter_states(batch_size=BATCH), BATCH):
+                seen += len(batch)
+                visible = [st for st in batch if st.visible]
+                if visible:
+                    self._check_extra(region, ddb, engine, visible)
+                with_content = [st.id for st in batch if st.content is not None]
+                if with_content:
+                    self._check_content_extra(region, with_content)
                 bar.advance(len(batch))
         self.report.index_docs_checked[region] = seen
+
+    def _check_content_extra(self, region: str, ids: list[str]) -> None:
+        """Ids whose content the index holds but whose object is gone (one ranged listing per batch)."""
+        s3, bucket = self.t.client("s3", region), self.cfg.bucket_name(region)
+        present = objects_in_range(s3, bucket, ids)
+        gone = [pid for pid in ids if pid not in present]
+        if gone:
+            self._confirm_index(region, [], gone, self.t.client("dynamodb", region), s3, bucket,
+                                self.t.engine(region))
 
     def _check_extra(self, region: str, ddb: Any, engine: Any, states: list[DocState]) -> None:
         ids = [s.id for s in states]
@@ -418,6 +448,30 @@ class Auditor:
             detail = f"{content_key(pid)}: {a} " + (f"version {va}" if ca else "missing") + f", {b} " + (
                 f"version {vb}" if cb else "missing")
             self.report.add(Finding("bucket_differs", a, pid, detail, va, vb, b))
+
+
+def _same_content(state: DocState | None, etag: str) -> bool:
+    """Whether the index's content is byte for byte the object (a single-part ETag is the
+    MD5 of the body, and writers put :func:`content_to_json`): no need to read it."""
+    if state is None or state.content is None:
+        return False
+    return hashlib.md5(content_to_json(state.content), usedforsecurity=False).hexdigest() == etag.strip('"')
+
+
+def objects_in_range(s3: Any, bucket: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` have a ``products/`` object, listing only the key range they span."""
+    keys = sorted(content_key(pid) for pid in ids)
+    wanted = set(ids)
+    found: set[str] = set()
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=CONTENT_PREFIX, StartAfter=keys[0][:-1])
+    for page in pages:
+        for obj in page.get("Contents", []):
+            if obj["Key"] > keys[-1]:
+                return found
+            pid = product_id_from_key(obj["Key"])
+            if pid in wanted:
+                found.add(pid)
+    return found
 
 
 def _version(item: Mapping[str, Any] | None) -> int | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -36,7 +36,7 @@ from catalog.engine import (
     UpsertItem,
 )
 from catalog.versioning import content_is_newer, item_is_newer
-from replication.sources import batch_get, list_content, parallel_scan, read_contents
+from replication.sources import batch_get, batches, list_content, parallel_scan, read_contents
 from replication.targets import Target
 from storefront_cli.progress import Progress
 
@@ -128,17 +128,6 @@ def apply_all(engine: SearchEngine, ops: Sequence[Operation], index: str | None 
     return applied_items, failed
 
 
-def _batches(it: Iterator[Any], n: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for x in it:
-        batch.append(x)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class Reindexer:
     def __init__(self, target: Target, region: str, *, segments: int = 4, workers: int = 8,
                  progress: bool = False, settle_seconds: float = 1.0) -> None:
@@ -157,7 +146,7 @@ class Reindexer:
     # -- catch-up: ids newer in `source` than in `dest` get the sources' current state
     def catch_up(self, source: str, dest: str, pool: ThreadPoolExecutor) -> CatchUp:
         out = CatchUp()
-        for batch in _batches(self.engine.iter_states(index=source, batch_size=BATCH), BATCH):
+        for batch in batches(self.engine.iter_states(index=source, batch_size=BATCH), BATCH):
             dest_states = self.engine.states([s.id for s in batch], index=dest)
             changed = [s for s in batch if _newer(s, dest_states.get(s.id))]
             if not changed:
@@ -215,7 +204,7 @@ class Reindexer:
                     report.items_scanned += len(page)
                     bar.advance(len(page))
             with Progress(f"reindex {self.region} content", None, enabled=self.progress) as bar:
-                for batch in _batches(list_content(self.s3, self.bucket), BATCH):
+                for batch in batches(list_content(self.s3, self.bucket), BATCH):
                     reads = read_contents(self.s3, self.bucket, [pid for pid, _ in batch], pool)
                     ops = [UpsertContent(r.content) for r in reads.values() if r.content is not None]
                     report.contents_invalid += sum(1 for r in reads.values() if r.error)

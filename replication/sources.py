@@ -92,6 +92,18 @@ def _put(q: queue.Queue[Any], value: Any, stop: threading.Event) -> None:
             continue
 
 
+def batches(it: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    """Lists of up to ``n`` consecutive elements of ``it``."""
+    batch: list[Any] = []
+    for x in it:
+        batch.append(x)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def item_count(ddb: Any, table: str) -> int:
     """DynamoDB's approximate item count (refreshed about every six hours on AWS)."""
     return int(ddb.describe_table(TableName=table)["Table"].get("ItemCount", 0))
