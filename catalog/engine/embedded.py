@@ -184,7 +184,8 @@ class EmbeddedEngine:
             path.mkdir(parents=True, exist_ok=True)
             index = tantivy.Index(self._schema.schema, path=str(path), reuse=False)
             register_tokenizers(index)
-            (path / MARKER).write_text(json.dumps({"alias": self.alias, "created_ns": time.time_ns()}))
+            (path / MARKER).write_text(json.dumps({"alias": self.alias, "created_ns": time.time_ns(),
+                                                   "schema": self._schema.fingerprint}))
             del index
             return name
 
@@ -238,6 +239,7 @@ class EmbeddedEngine:
                 self._indices.pop(name, None)
                 raise IndexNotFound(f"index {name!r} does not exist in {self.directory}")
             if phys is None:
+                self._check_schema(path)
                 try:
                     index = tantivy.Index.open(str(path))
                 except (OSError, ValueError) as exc:
@@ -252,6 +254,19 @@ class EmbeddedEngine:
                 phys.searcher = phys.index.searcher()
                 phys.meta = meta
             return phys
+
+    def _check_schema(self, path: Path) -> None:
+        """Refuse an index built from another schema: queries address fields by position."""
+        try:
+            built = json.loads((path / MARKER).read_text()).get("schema")
+        except FileNotFoundError:
+            return  # not made by this adapter: trust it
+        except (OSError, ValueError) as exc:
+            raise EngineUnavailable(f"index {path.name!r}: unreadable {MARKER}: {exc}") from exc
+        if built != self._schema.fingerprint:
+            raise EngineUnavailable(f"index {path.name!r} was built with another index schema ({built}, this "
+                                    f"code uses {self._schema.fingerprint}); rebuild it into a new index and "
+                                    "swap the alias")
 
     def _refresh(self, phys: _Physical) -> None:
         """Read our own commit at once (stat first: a later commit by others shows as a change)."""

@@ -24,6 +24,7 @@ This module imports tantivy: only the embedded adapter imports it, never a Lambd
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -48,6 +49,7 @@ VISIBLE = "_visible"
 RANK = "_rank"
 ID = "id"
 MAX_TOKEN_LEN = 40
+ANALYZER_VERSION = "simple+remove_long40+lowercase+ascii_fold+stop_s[+english]/1"  # bump when _analyzer changes
 
 
 def tantivy_name(name: str, *subs: str) -> str:
@@ -197,6 +199,7 @@ def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBu
 @dataclass(frozen=True)
 class PhysicalSchema:
     schema: tantivy.Schema
+    fingerprint: str  # changes whenever the derived fields or analyzers change
     fields: tuple[PhysicalField, ...]
     search_fields: tuple[SearchField, ...]
     # logical field -> tantivy field for filters/facets/sorts
@@ -232,7 +235,10 @@ def physical_schema() -> PhysicalSchema:
             stemmed = tantivy_name(f.name, "text")
             exact = tantivy_name(f.name, "text", "exact") if _has_exact(f) else None
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
-    return PhysicalSchema(builder.build(), tuple(fields), tuple(search_fields), key_field, path_field,
+    layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
+                         + [SOURCE, VISIBLE, RANK, ANALYZER_VERSION], separators=(",", ":"))
+    fingerprint = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
+    return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field, path_field,
                           path_key_field)
 
 

@@ -227,3 +227,15 @@ def test_highlighter_escapes_and_windows_long_text():
 def test_took_ms_is_measured(engine):
     engine.apply([UpsertItem(product("p1"))])
     assert engine.search(SearchRequest()).took_ms > 0
+
+
+def test_an_index_from_another_schema_is_refused(tmp_path):
+    engine = EmbeddedEngine(tmp_path / "idx")
+    engine.apply([UpsertItem(product("p1"))])
+    marker = engine.directory / engine.alias_target() / "storefront-index.json"
+    data = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**data, "schema": "0000"}))
+    fresh = EmbeddedEngine(tmp_path / "idx")
+    with pytest.raises(EngineUnavailable, match="another index schema"):
+        fresh.search(SearchRequest())
+    assert not fresh.health().ok
