@@ -8,7 +8,8 @@ Reads the configuration through ``catalog.config.load_config`` (``./storefront.t
 2. ``<prefix>-table`` in the primary (the global table with a replica in every other region)
 3. ``<prefix>-replication-<R>`` for every region (after every storage stack)
 4. ``<prefix>-search-<R>`` for every region (after its storage stack, its replication
-   stack and the table)
+   stack and the table; with failover over 3+ regions the primary's comes last, as its
+   SECONDARY record aliases the secondaries' latency records)
 
 cdk-nag's AwsSolutions pack runs as a policy validation plugin unless the context
 ``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason.
@@ -59,6 +60,12 @@ def build(app: App, dep: Deployment) -> dict[str, Stack]:
         search.add_stack_dependency(storage[r], "imports the queue, DLQ and bucket by name")
         search.add_stack_dependency(table, "reads the region's replica stream")
         search.add_stack_dependency(replication, "S3 replication alarms and content from other regions")
+    if cfg.routing == "failover" and len(cfg.secondaries) > 1:
+        # the primary's SECONDARY record aliases the secondaries' latency set: it must exist first
+        primary = stacks[cfg.stack_name("search", cfg.primary)]
+        for r in cfg.secondaries:
+            primary.add_stack_dependency(stacks[cfg.stack_name("search", r)],
+                                         "SECONDARY aliases the secondaries' latency records")
     for stack in stacks.values():
         Tags.of(stack).add("storefront:app", cfg.name_prefix)
     acknowledge(stacks.values(), dep)

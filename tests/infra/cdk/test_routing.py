@@ -47,6 +47,8 @@ def test_failover_primary_and_secondary_through_a_latency_set_of_the_secondaries
         (domain_id,) = resources(synth.template("search", region), "AWS::ApiGateway::DomainName")
         assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": [domain_id, "RegionalDomainName"]}
         assert record["HostedZoneId"] == "Z0HOSTEDZONE1"
+    # Route 53 refuses an alias to a record that does not exist yet: the primary deploys last
+    assert {"shop-search-eu-west-1", "shop-search-ap-southeast-2"} <= synth.dependencies("shop-search-us-east-1")
 
 
 def test_latency_routing_has_one_record_per_region(latency_synth):
