@@ -121,7 +121,7 @@ def _raw_query(schema, searcher, req):
     for _, addr in hits:
         searcher.doc(addr)
     searcher.aggregate(q, {"brand": {"terms": {"field": "brand", "size": 25}},
-                           "category": {"terms": {"field": "category_path", "size": 50}}})
+                           "category": {"terms": {"field": "category", "size": 50}}})
 
 
 def run(products: int, queries: int) -> dict[str, float]:

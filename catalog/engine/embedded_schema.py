@@ -10,7 +10,9 @@ schema's kinds and flags, following the sub-field naming rule in :mod:`catalog.s
   walks the term dictionary of ``f__exact``, which is what edge n-grams buy OpenSearch.
 * keyword ``f``: ``f`` (the label as written; a fast field when facetable or sortable),
   ``f__key`` (folded, for filters) when filterable, ``f__text`` (stemmed) when
-  searchable; hierarchical also ``f_path`` and ``f_path__key`` (every ancestor path).
+  searchable; hierarchical also ``f_path__key`` (the folded key of every ancestor path:
+  a filter matches the category and its descendants with one term; the facet needs no
+  ancestor labels, it adds the single-valued leaf counts up).
 * float/integer/bool: indexed and fast; date: epoch milliseconds as an integer (exact
   equality for cursors, no time zone round trips).
 
@@ -173,9 +175,9 @@ def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBu
                 out.append(PhysicalField(name, f.name, "text", multi))
                 decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
         if f.hierarchical:
+            # only the folded ancestor keys: filters match descendants with one term; the
+            # facet counts the single-valued leaf field and adds leaves up into ancestors
             path = path_name(f.name)
-            out.append(PhysicalField(path, path, "raw", True))
-            decl.append(lambda b, n=path: b.add_text_field(n, fast=True, tokenizer_name=RAW, index_option="basic"))
             key = tantivy_name(path, "key")
             out.append(PhysicalField(key, path, "fold", True))
             decl.append(lambda b, n=key: b.add_text_field(n, tokenizer_name=RAW, index_option="basic"))
@@ -204,7 +206,6 @@ class PhysicalSchema:
     search_fields: tuple[SearchField, ...]
     # logical field -> tantivy field for filters/facets/sorts
     key_field: Mapping[str, str]
-    path_field: Mapping[str, str]
     path_key_field: Mapping[str, str]
 
 
@@ -213,7 +214,6 @@ def physical_schema() -> PhysicalSchema:
     builder = tantivy.SchemaBuilder()
     fields: list[PhysicalField] = []
     key_field: dict[str, str] = {}
-    path_field: dict[str, str] = {}
     path_key_field: dict[str, str] = {}
     for f in FIELDS:
         phys, declare = _physical(f)
@@ -222,7 +222,6 @@ def physical_schema() -> PhysicalSchema:
         if f.kind is Kind.KEYWORD and f.filterable and f.name != ID:
             key_field[f.name] = tantivy_name(f.name, "key")
         if f.hierarchical:
-            path_field[f.name] = path_name(f.name)
             path_key_field[f.name] = tantivy_name(path_name(f.name), "key")
     builder.add_bytes_field(SOURCE, stored=True)
     builder.add_boolean_field(VISIBLE, indexed=True, fast=True)
@@ -238,7 +237,7 @@ def physical_schema() -> PhysicalSchema:
     layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
                          + [SOURCE, VISIBLE, RANK, ANALYZER_VERSION], separators=(",", ":"))
     fingerprint = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
-    return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field, path_field,
+    return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field,
                           path_key_field)
 
 
