@@ -99,7 +99,7 @@ def test_chaos_index_equals_table_and_every_poison_record_is_dead_lettered(aws, 
     while pos < len(records):
         invocations += 1
         assert invocations < 2000, "the shard does not make progress"
-        n = rng.randint(20, 300)
+        n = rng.randint(50, 500)
         failed = deliver(records[pos:pos + n], tight=rng.random() < 0.15)
         if failed:
             restarts += 1
