@@ -45,7 +45,7 @@ def test_embedded_engine_is_imported_only_when_configured(tmp_path):
 
 
 @pytest.mark.parametrize(("variable", "value"), [("EMBEDDED_INDEX_DIR", ""), ("DLQ_URL", "")])
-def test_init_error_names_the_variable_without_a_traceback_of_ours(tmp_path, variable, value):
+def test_init_error_in_a_fresh_process_names_the_variable(tmp_path, variable, value):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_")} | ENV | {
         "SEARCH_ENGINE": "embedded", "EMBEDDED_INDEX_DIR": str(tmp_path), variable: value}
     out = subprocess.run([sys.executable, "-c", "import indexer.handler"], env=env, cwd=ROOT, capture_output=True,
