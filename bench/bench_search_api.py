@@ -124,13 +124,16 @@ class _Context:
 def build_index(directory: Path, products: int) -> float:
     """Index ``products`` generated products (item + content) into ``directory``; seconds taken."""
     from catalog.engine.embedded import EmbeddedEngine
-    from catalog.engine.port import UpsertContent, UpsertItem
+    from catalog.engine.port import EngineError, UpsertContent, UpsertItem
     from catalog.generator import generate
 
     engine = EmbeddedEngine(directory)
-    if engine.alias_target() is not None and engine.count() == products:
-        engine.close()
-        return 0.0
+    try:
+        if engine.alias_target() is not None and engine.count() == products:
+            engine.close()
+            return 0.0
+    except EngineError as exc:  # e.g. built by an older schema: build a new one and swap
+        print(f"rebuilding the index: {exc}", flush=True)
     started = time.perf_counter()
     target = engine.create_index()
     batch: list = []
@@ -268,9 +271,18 @@ def table(products: int, requests: int, runs: int, lat: dict[str, float], imp: d
     ])
 
 
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def record(text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = f"## Search API\n\n`python -m bench search_api` ({stamp}; {_machine()}).\n\n{text}\n\n"
+    body = (f"## Search API\n\n`python -m bench search_api` ({stamp}; commit {_commit()}; {_machine()}).\n\n"
+            f"{text}\n\n")
     content = RESULTS.read_text()
     pattern = re.compile(r"(<!-- section:search-api -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
     if not pattern.search(content):

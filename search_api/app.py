@@ -55,14 +55,12 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
     region = deps.settings.region
     backend = deps.backend
 
-    def query(table: tuple[params.Param, ...]) -> dict[str, Any]:
-        event = app.current_event
-        return params.parse(table, params.collect(event.multi_value_query_string_parameters,
-                                                  event.query_string_parameters))
-
     def raw_query() -> dict[str, list[str]]:
         event = app.current_event
         return params.collect(event.multi_value_query_string_parameters, event.query_string_parameters)
+
+    def query(table: tuple[params.Param, ...]) -> dict[str, Any]:
+        return params.parse(table, raw_query())
 
     def send(answer: R.Answer) -> Response:
         return Response(answer.status, answer.content_type, answer.body, answer.headers)
