@@ -143,6 +143,9 @@ def _handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.set_correlation_id(_first_id(event))
     outcome = RUNTIME.handle(event, _budget(context, RUNTIME.settings.retry_margin_ms))
     publish(outcome, metrics, logger)
+    if tracer is not None:
+        tracer.put_annotation(key="source", value=outcome.source or "none")
+        tracer.put_annotation(key="failed", value=outcome.counters.failed)
     return outcome.response()
 
 

@@ -18,7 +18,9 @@ ENV = {
 }
 PROBE = ("import json, sys, indexer.handler as h\n"
          "mods = ['tantivy', 'moto', 'aws_cdk', 'sandbox', 'aws_xray_sdk', 'boto3', 'catalog.engine.embedded']\n"
-         "print(json.dumps({m: m in sys.modules for m in mods} | {'tracer': h.tracer is not None}))")
+         "seen = {m: m in sys.modules for m in mods} | {'tracer': h.tracer is not None}\n"
+         "assert h.lambda_handler({'Records': []}) == {'batchItemFailures': []}\n"
+         "print(json.dumps(seen))")
 
 
 def _probe(**extra: str) -> dict[str, bool]:
