@@ -138,25 +138,31 @@ def bool_filter(field: str, value: bool) -> tantivy.Query:
 
 def request_filters(req: SearchRequest) -> dict[str, tantivy.Query]:
     """Filters by facet name they belong to (``in_stock`` has no facet)."""
+    return dict(_filters(req.categories, req.brands, req.price_min, req.price_max, req.rating_min, req.in_stock))
+
+
+@lru_cache(maxsize=2048)
+def _filters(categories: tuple[str, ...], brands: tuple[str, ...], price_min: float | None,
+             price_max: float | None, rating_min: float | None,
+             in_stock: bool | None) -> tuple[tuple[str, tantivy.Query], ...]:
     ps = physical_schema()
     out: dict[str, tantivy.Query] = {}
-    if req.categories:
-        keys = tuple(sorted({fold(" > ".join(p.strip() for p in c.split(">") if p.strip()))
-                             for c in req.categories}))
+    if categories:
+        keys = tuple(sorted({fold(" > ".join(p.strip() for p in c.split(">") if p.strip())) for c in categories}))
         out["category"] = keys_filter(ps.path_key_field["category"], keys)
-    if req.brands:
-        out["brand"] = keys_filter(ps.key_field["brand"], tuple(sorted({fold(b) for b in req.brands})))
-    if req.price_min is not None or req.price_max is not None:
-        lo = None if req.price_min is None else float(req.price_min)
-        hi = None if req.price_max is None else float(req.price_max)
+    if brands:
+        out["brand"] = keys_filter(ps.key_field["brand"], tuple(sorted({fold(b) for b in brands})))
+    if price_min is not None or price_max is not None:
+        lo = None if price_min is None else float(price_min)
+        hi = None if price_max is None else float(price_max)
         if lo is not None and hi is not None and lo > hi:
             raise InvalidRequest("price_min", "must not be greater than price_max")
         out["price"] = range_filter("price", tantivy.FieldType.Float, lo, hi)
-    if req.rating_min is not None:
-        out["rating"] = range_filter("rating", tantivy.FieldType.Float, float(req.rating_min), None)
-    if req.in_stock is not None:
-        out["in_stock"] = bool_filter("in_stock", bool(req.in_stock))
-    return out
+    if rating_min is not None:
+        out["rating"] = range_filter("rating", tantivy.FieldType.Float, float(rating_min), None)
+    if in_stock is not None:
+        out["in_stock"] = bool_filter("in_stock", bool(in_stock))
+    return tuple(out.items())
 
 
 # ---------------------------------------------------------------- highlighting
@@ -255,9 +261,14 @@ class Highlighter:
 # ---------------------------------------------------------------- cursor
 def request_fingerprint(req: SearchRequest) -> str:
     """What a cursor is bound to: the query, filters and sort (not the page or facets)."""
-    key = json.dumps([normalize(req.text), sorted(fold(c) for c in req.categories),
-                      sorted(fold(b) for b in req.brands), req.price_min, req.price_max, req.in_stock,
-                      req.rating_min, str(req.sort)], separators=(",", ":"))
+    return _fingerprint(req.text, req.categories, req.brands, req.price_min, req.price_max, req.in_stock,
+                        req.rating_min, str(req.sort))
+
+
+@lru_cache(maxsize=4096)
+def _fingerprint(text: str, categories: tuple[str, ...], brands: tuple[str, ...], *rest: Any) -> str:
+    key = json.dumps([normalize(text), sorted(fold(c) for c in categories), sorted(fold(b) for b in brands),
+                      *rest], separators=(",", ":"))
     return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
 
 
