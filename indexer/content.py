@@ -65,8 +65,11 @@ class _Resolved:
     failure: str | None = None
 
 
-def resolve_content(works: Sequence[Work], read: ReadObject) -> int:
+def resolve_content(works: Sequence[Work], read: ReadObject, *, max_workers: int = 16) -> int:
     """Fill ``ops`` of every pending S3 :class:`Work` from its hints; returns the number of reads.
+
+    Distinct keys are read concurrently (``max_workers`` threads; boto3 clients are
+    thread-safe): a batch of SQS messages can name hundreds of keys.
 
     Poison content (bad JSON, wrong id, bad fields) poisons every record that hinted the
     key; a failed read marks them :attr:`Status.FAILED`.
@@ -78,21 +81,28 @@ def resolve_content(works: Sequence[Work], read: ReadObject) -> int:
             for hint in work.hints:
                 latest[hint.key] = max(latest.get(hint.key, 0), hint.event_ms)
                 pid_of[hint.key] = hint.product_id
-    resolved: dict[str, _Resolved] = {}
-    for key, event_ms in latest.items():
+
+    def resolve(key: str) -> _Resolved:
         pid = pid_of[key]
         try:
             body = read(key)
         except Exception as exc:
-            resolved[key] = _Resolved(failure=f"reading s3 object {key!r}: {type(exc).__name__}: {exc}")
-            continue
+            return _Resolved(failure=f"reading s3 object {key!r}: {type(exc).__name__}: {exc}")
         if body is None:
-            resolved[key] = _Resolved(op=ClearContent(pid, version_for_time(event_ms)))
-            continue
+            return _Resolved(op=ClearContent(pid, version_for_time(latest[key])))
         try:
-            resolved[key] = _Resolved(op=UpsertContent(content_from_json(pid, body)))
+            return _Resolved(op=UpsertContent(content_from_json(pid, body)))
         except TransformError as exc:
-            resolved[key] = _Resolved(error=exc)
+            return _Resolved(error=exc)
+
+    keys = list(latest)
+    if len(keys) > 1 and max_workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(keys))) as pool:
+            resolved = dict(zip(keys, pool.map(resolve, keys), strict=True))
+    else:
+        resolved = {key: resolve(key) for key in keys}
     for work in works:
         if work.status is not Status.PENDING:
             continue

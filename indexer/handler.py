@@ -17,6 +17,7 @@ disabled, which costs more than the rest of this module's import.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,7 @@ class Runtime:
         self.engine = engine
         self._s3 = s3_client
         self._sqs = sqs_client
+        self._lock = threading.Lock()  # S3 reads run in threads; boto3's default session is not thread-safe
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Runtime:
@@ -58,14 +60,18 @@ class Runtime:
         from indexer.content import S3Reader
 
         if self._s3 is None:
-            self._s3 = self._client("s3")
+            with self._lock:
+                if self._s3 is None:
+                    self._s3 = self._client("s3")
         return S3Reader(self._s3, self.settings.content_bucket)(key)
 
     def send_dead_letters(self, bodies: Sequence[str]) -> list[str | None]:
         from indexer.dlq import DeadLetterQueue
 
         if self._sqs is None:
-            self._sqs = self._client("sqs")
+            with self._lock:
+                if self._sqs is None:
+                    self._sqs = self._client("sqs")
         return DeadLetterQueue(self._sqs, self.settings.dlq_url).send(bodies)
 
     def handle(self, event: Mapping[str, Any], budget_ms: Callable[[], float]) -> BatchOutcome:
