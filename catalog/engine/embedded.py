@@ -21,6 +21,7 @@ Not for Lambda: this module imports tantivy (``engine_from_env`` imports it only
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -255,6 +256,14 @@ class EmbeddedEngine:
                 phys.meta = meta
             return phys
 
+    def _create_alias(self) -> None:
+        """A fresh directory: make the first physical index and the alias, once across processes."""
+        with open(self.directory / f".{self.alias}.create.lock", "w") as fh, self._lock:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes
+            self._alias_stat = None  # re-read: another process may have just made it
+            if self.alias_target() is None:
+                self.swap_alias(self.create_index())
+
     def _check_schema(self, path: Path) -> None:
         """Refuse an index built from another schema: queries address fields by position."""
         try:
@@ -320,9 +329,7 @@ class EmbeddedEngine:
             return []
         with self._write_lock:
             if index is None and self.alias_target() is None:
-                with self._lock:
-                    if self.alias_target() is None:
-                        self.swap_alias(self.create_index())
+                self._create_alias()
             phys = self._open(self._target(index))
             writer = self._writer(phys)
             try:

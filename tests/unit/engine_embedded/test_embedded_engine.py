@@ -239,3 +239,18 @@ def test_an_index_from_another_schema_is_refused(tmp_path):
     with pytest.raises(EngineUnavailable, match="another index schema"):
         fresh.search(SearchRequest())
     assert not fresh.health().ok
+
+
+def test_processes_racing_on_a_fresh_directory_share_one_alias(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from catalog.engine.embedded import EmbeddedEngine
+        from catalog.engine.port import UpsertItem
+        from tests.contract.builders import product
+        EmbeddedEngine({str(tmp_path / "idx")!r}).apply([UpsertItem(product(sys.argv[1]))])
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, pid]) for pid in ("p1", "p2")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    engine = EmbeddedEngine(tmp_path / "idx")
+    assert len(engine.indices()) == 1 and engine.count() == 2
