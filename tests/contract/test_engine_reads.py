@@ -341,3 +341,31 @@ def test_reindex_into_a_new_index_and_swap_without_an_empty_moment(engine):
     engine.delete_index(old)
     assert engine.indices() == [new]
     assert engine.count() == 2
+
+
+def test_readers_never_see_an_empty_alias_during_a_swap(engine):
+    import threading
+
+    engine.apply([UpsertItem(product(f"p{i}", title="Old kettle")) for i in range(5)])
+    new = engine.create_index()
+    engine.apply([UpsertItem(product(f"q{i}", title="New kettle")) for i in range(3)], index=new)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            seen.append(engine.search(SearchRequest(text="kettle", facets=())).total.value)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        while len(seen) < 3:
+            stop.wait(0.01)
+        engine.swap_alias(new)
+        mark = len(seen)
+        while len(seen) < mark + 3:
+            stop.wait(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert seen and set(seen) <= {5, 3} and seen[-1] == 3
