@@ -24,6 +24,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES: tuple[str, ...] = (
     "storefront_cli.config_cmd",
     "replication.cli",
+    "sandbox.cli",
 )
 
 

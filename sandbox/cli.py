@@ -1,0 +1,292 @@
+"""``storefront sandbox up|down|status``, ``storefront catalog load``, ``storefront search``
+and ``storefront demo``. Registration is cheap; the work is imported inside each command."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from storefront_cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sb = sub.add_parser("sandbox", help="run the local two-region sandbox (moto + embedded engine)",
+                        description="The local two-region sandbox: AWS emulated on moto, an embedded search "
+                                    "engine per region, the real handlers, Route 53 routing on a global port.")
+    ssub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    up = ssub.add_parser("up", help="start the sandbox (stays up until Ctrl-C, or --detach)")
+    up.add_argument("--detach", action="store_true", help="run in the background; stop with `storefront sandbox down`")
+    up.add_argument("--json", action="store_true", help="print the endpoints as JSON for scripts")
+    up.set_defaults(func=_up)
+    down = ssub.add_parser("down", help="stop the sandbox started with --detach")
+    down.set_defaults(func=_down)
+    status = ssub.add_parser("status", help="show the running sandbox: endpoints, health checks, DNS answer")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=_status)
+
+    cat = sub.add_parser("catalog", help="write a generated catalog into the running sandbox")
+    csub = cat.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
+    load = csub.add_parser("load", help="batch-write N generated products into the primary table and their "
+                                        "content objects into the primary bucket")
+    load.add_argument("--products", type=_positive, required=True, metavar="N", help="how many products")
+    load.add_argument("--seed", type=int, default=42, help="generator seed (default 42): same seed, same catalog")
+    load.add_argument("--no-content", action="store_true", help="items only, no S3 content objects")
+    load.add_argument("--wait", action="store_true", help="wait until every region's index has them")
+    load.set_defaults(func=_catalog_load)
+
+    search = sub.add_parser("search", help="search the running sandbox (through the global port by default)")
+    search.add_argument("query", nargs="?", default="", help="search text (empty: browse)")
+    search.add_argument("--region", help="ask this region directly instead of the global port")
+    search.add_argument("--category", action="append", default=[], help="category path (repeatable)")
+    search.add_argument("--brand", action="append", default=[], help="brand (repeatable)")
+    search.add_argument("--sort", help="relevance, price_asc, price_desc, rating_desc or newest")
+    search.add_argument("--size", type=_positive, default=10, help="results per page (default 10)")
+    search.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    search.set_defaults(func=_search)
+
+    demo = sub.add_parser("demo", help="start the sandbox, load a catalog, search both regions, "
+                                       "show cross-region replication lag, stop")
+    demo.add_argument("--products", type=_positive, default=2000, help="catalog size (default 2000)")
+    demo.set_defaults(func=_demo)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from catalog.config import load_config
+
+    return load_config(args.config)
+
+
+def _running(cfg: Any) -> Any:
+    from sandbox.state import SandboxError, require_running
+
+    try:
+        return require_running(cfg)
+    except SandboxError as exc:
+        raise CLIError(str(exc)) from None
+
+
+# ---------------------------------------------------------------- sandbox up/down/status
+def describe(cfg: Any, endpoints: Any, started_seconds: float | None = None) -> str:
+    took = f" in {started_seconds:.1f} s" if started_seconds is not None else ""
+    width = max(len(r) for r in cfg.regions)
+    lines = [f"sandbox up{took}: regions {', '.join(cfg.regions)} (primary {cfg.primary}), routing {cfg.routing}",
+             f"  {'global':<{width}}  {endpoints.global_url}   routed by the emulated Route 53 ({endpoints.domain})"]
+    lines += [f"  {r:<{width}}  {url}" for r, url in endpoints.regions.items()]
+    lines += [f"  {'aws':<{width}}  {endpoints.aws}   moto: AWS_ENDPOINT_URL={endpoints.aws}"]
+    return "\n".join(lines)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from sandbox.state import SandboxError, check_ports, read_endpoints
+
+    cfg = _config(args)
+    running = read_endpoints(cfg)
+    if running is not None:
+        raise CLIError(f"a sandbox is already running (pid {running.pid}, {running.global_url}); "
+                       "stop it with `storefront sandbox down`")
+    try:
+        check_ports(cfg)
+    except SandboxError as exc:
+        raise CLIError(str(exc)) from None
+    if args.detach:
+        return _up_detached(cfg, args)
+    return _up_foreground(cfg, args)
+
+
+def _up_foreground(cfg: Any, args: argparse.Namespace) -> int:
+    from sandbox.state import SandboxError
+    from sandbox.supervisor import serve
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def ready(sandbox: Any) -> None:
+        if args.json:
+            print(json.dumps(sandbox.endpoints.to_json()), flush=True)
+        else:
+            print(describe(cfg, sandbox.endpoints, sandbox.started_seconds))
+            print("Ctrl-C stops it.", flush=True)
+
+    try:
+        serve(cfg, stop, ready)
+    except SandboxError as exc:
+        raise CLIError(str(exc)) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not args.json:
+        print("sandbox stopped")
+    return EXIT_OK
+
+
+def _up_detached(cfg: Any, args: argparse.Namespace) -> int:
+    from sandbox.state import LOG_FILE, read_endpoints, state_dir
+
+    state = state_dir(cfg)
+    state.mkdir(parents=True, exist_ok=True)
+    log_path = state / LOG_FILE
+    cmd = [sys.executable, "-m", "sandbox.supervisor"]
+    if cfg.source:
+        cmd += ["--config", str(Path(cfg.source).resolve())]
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=os.getcwd())
+    while True:
+        endpoints = read_endpoints(cfg)
+        if endpoints is not None and endpoints.pid == proc.pid:
+            break
+        if proc.poll() is not None:
+            lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+            last = lines[-1] if lines else f"exit code {proc.returncode}"
+            last = last.removeprefix("storefront: error: ")
+            raise CLIError(f"the sandbox did not start: {last} (log: {log_path})")
+        if time.monotonic() - started > 300:
+            proc.terminate()
+            raise CLIError(f"the sandbox did not start within 300 s (log: {log_path})")
+        time.sleep(0.1)
+    if args.json:
+        print(json.dumps(endpoints.to_json()))
+    else:
+        print(describe(cfg, endpoints, time.monotonic() - started))
+        print(f"running in the background (pid {proc.pid}, log {log_path}); stop it with `storefront sandbox down`")
+    return EXIT_OK
+
+
+def _down(args: argparse.Namespace) -> int:
+    from sandbox.state import pid_alive
+
+    cfg = _config(args)
+    endpoints = _running(cfg)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(endpoints.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while pid_alive(endpoints.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(endpoints.pid):
+        os.kill(endpoints.pid, signal.SIGKILL)
+    print(f"sandbox stopped (pid {endpoints.pid})")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from sandbox.client import get
+
+    cfg = _config(args)
+    endpoints = _running(cfg)
+    checks = get(endpoints.global_url, "/_sandbox/route53/health-checks").body
+    answer = get(endpoints.global_url, "/_sandbox/route53/answer").body
+    health = {r: get(url, cfg.health_check.path).status for r, url in endpoints.regions.items()}
+    if args.json:
+        print(json.dumps({"endpoints": endpoints.to_json(), "health_checks": checks["health_checks"],
+                          "answer": answer, "health": health}, indent=2))
+        return EXIT_OK
+    print(describe(cfg, endpoints))
+    print(f"  pid {endpoints.pid}; {answer['name']} ({answer['routing']}) answers {answer['region']}")
+    for hc in checks["health_checks"]:
+        flags = ", ".join(f for f in ("inverted" if hc["inverted"] else "", "disabled" if hc["disabled"] else "") if f)
+        print(f"  health check {hc['region']}: {hc['status']}"
+              f" (consecutive failures {hc['consecutive_failures']}{'; ' + flags if flags else ''}); "
+              f"GET {cfg.health_check.path} -> {health.get(hc['region'])}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- catalog load
+def _catalog_load(args: argparse.Namespace) -> int:
+    from sandbox.client import load_catalog, wait_for_count
+
+    cfg = _config(args)
+    endpoints = _running(cfg)
+    started = time.monotonic()
+    n = load_catalog(cfg, endpoints.aws, args.products, seed=args.seed, content=not args.no_content,
+                     progress=sys.stderr.isatty())
+    print(f"loaded {n} products (seed {args.seed}) into {cfg.table_name} and s3://{cfg.bucket_name(cfg.primary)}/"
+          f"products/ in {cfg.primary} in {time.monotonic() - started:.1f} s")
+    if args.wait:
+        for region, url in endpoints.regions.items():
+            took = wait_for_count(url, n, timeout=300)
+            if took is None:
+                raise CLIError(f"{region}'s index did not reach {n} products within 300 s", EXIT_FINDINGS)
+            print(f"  {region}: {n} products searchable")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- search
+def _search(args: argparse.Namespace) -> int:
+    from sandbox.client import get
+
+    cfg = _config(args)
+    endpoints = _running(cfg)
+    if args.region is not None and args.region not in endpoints.regions:
+        raise CLIError(f"unknown region {args.region!r}; the sandbox serves {', '.join(endpoints.regions)}")
+    base = endpoints.regions[args.region] if args.region else endpoints.global_url
+    params = {"q": args.query, "category": args.category, "brand": args.brand, "sort": args.sort,
+              "size": args.size}
+    try:
+        answer = get(base, "/search", params)
+    except OSError as exc:
+        raise CLIError(f"cannot reach {base}: {exc}; is the sandbox running? (`storefront sandbox status`)") from None
+    if answer.status == 400 and isinstance(answer.body, dict):
+        err = answer.body.get("error", {})
+        raise CLIError(f"{err.get('parameter', 'request')}: {err.get('message', answer.body)}")
+    if answer.status != 200:
+        raise CLIError(f"the search API answered {answer.status}: {json.dumps(answer.body)[:300]}", EXIT_FINDINGS)
+    if args.json:
+        print(json.dumps(answer.body, indent=2))
+        return EXIT_OK
+    print(format_results(answer.body, answer.region, args.query))
+    return EXIT_OK
+
+
+def format_results(body: dict[str, Any], region: str | None, query: str) -> str:
+    hits = body.get("hits", [])
+    total = body.get("total", {})
+    more = "+" if total.get("relation") == "gte" else ""
+    lines = [f"{total.get('value', len(hits))}{more} results for {query!r} from {region or body.get('region')} "
+             f"in {body.get('took_ms', 0):.1f} ms"]
+    if not hits:
+        return lines[0]
+    title_w = min(60, max(len(h["title"]) for h in hits))
+    lines.append(f"{'id':<9} {'title':<{title_w}} {'brand':<14} {'price':>10} {'rating':>6}")
+    for h in hits:
+        title = h["title"] if len(h["title"]) <= title_w else h["title"][: title_w - 1] + "…"
+        rating = "" if h.get("rating") is None else f"{h['rating']:.1f}"
+        lines.append(f"{h['id']:<9} {title:<{title_w}} {h['brand'][:14]:<14} "
+                     f"{h['price']:>7.2f} {h['currency']} {rating:>6}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- demo
+def _demo(args: argparse.Namespace) -> int:
+    from sandbox.demo import run_demo
+    from sandbox.state import SandboxError, check_ports, read_endpoints
+
+    cfg = _config(args)
+    running = read_endpoints(cfg)
+    if running is not None:
+        raise CLIError(f"a sandbox is already running (pid {running.pid}); the demo starts its own: "
+                       "stop it with `storefront sandbox down`")
+    try:
+        check_ports(cfg)
+        return run_demo(cfg, args.products)
+    except SandboxError as exc:
+        raise CLIError(str(exc)) from None

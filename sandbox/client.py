@@ -1,0 +1,156 @@
+"""Small HTTP and catalog helpers the CLI, the demo, the tests and the benchmark share."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from catalog.config import DeploymentConfig
+from catalog.convert import content_to_json, item_from_product
+from catalog.generator import Generated, generate
+from catalog.model import content_key
+from sandbox.aws import client
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+    @property
+    def region(self) -> str | None:
+        return self.headers.get("x-served-region")
+
+
+def get(base_url: str, path: str, params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        timeout: float = 10.0) -> HttpAnswer:
+    """GET ``base_url + path`` with query ``params`` (lists repeat the parameter); JSON decoded."""
+    query = ""
+    if params:
+        pairs: list[tuple[str, Any]] = []
+        items = params.items() if isinstance(params, Mapping) else params
+        for k, v in items:
+            if v is None:
+                continue
+            if isinstance(v, list | tuple):
+                pairs.extend((k, x) for x in v)
+            else:
+                pairs.append((k, v))
+        query = "?" + urlencode(pairs)
+    req = urllib.request.Request(base_url.rstrip("/") + path + query, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, headers, raw = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        status, headers, raw = err.code, err.headers, err.read()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode(errors="replace")
+    return HttpAnswer(status, {k.lower(): v for k, v in headers.items()}, body)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> float | None:
+    """Seconds until ``predicate()`` held, or None after ``timeout``."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            return None
+        time.sleep(interval)
+
+
+def search_total(base_url: str, params: Mapping[str, Any] | None = None) -> int | None:
+    """``total.value`` of a one-hit search, or None if the region does not answer 200."""
+    try:
+        answer = get(base_url, "/search", {"size": 1, "facets": "", **(params or {})}, timeout=5.0)
+    except OSError:
+        return None
+    if answer.status != 200 or not isinstance(answer.body, dict):
+        return None
+    return int(answer.body["total"]["value"])
+
+
+def wait_for_count(base_url: str, n: int, timeout: float) -> float | None:
+    """Seconds until the region's index shows ``n`` products, or None after ``timeout``."""
+    return wait_until(lambda: search_total(base_url) == n, timeout, interval=0.25)
+
+
+class Progress:
+    """A one-line text progress bar on stderr (quiet when ``enabled`` is False)."""
+
+    def __init__(self, label: str, total: int, enabled: bool = True, width: int = 30) -> None:
+        self.label, self.total, self.enabled, self.width = label, max(1, total), enabled, width
+        self.done = 0
+        self._started = time.monotonic()
+        self._shown = 0.0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and (self.done >= self.total or now - self._shown >= 0.1):
+            self._shown = now
+            filled = int(self.width * self.done / self.total)
+            rate = self.done / max(1e-6, time.monotonic() - self._started)
+            sys.stderr.write(f"\r{self.label:<9} [{'#' * filled}{'.' * (self.width - filled)}] "
+                             f"{self.done}/{self.total} ({rate:,.0f}/s)")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Generated] | int, *, seed: int = 42,
+                 progress: bool = True, content: bool = True, workers: int = 4) -> int:
+    """Write generated products into the primary table (batch writes) and their content
+    objects into the primary bucket; returns the number of products."""
+    rows = list(generate(products, seed) if isinstance(products, int) else products)
+    region = cfg.primary
+    table = _table(cfg, aws_endpoint, region)
+    bar = Progress("items", len(rows), progress)
+    with table.batch_writer() as batch:
+        for g in rows:
+            batch.put_item(Item=item_from_product(g.product))
+            bar.advance()
+    bar.close()
+    if content:
+        s3 = client("s3", region, aws_endpoint)
+        bucket = cfg.bucket_name(region)
+        bar = Progress("content", len(rows), progress)
+
+        def put(g: Generated) -> None:
+            s3.put_object(Bucket=bucket, Key=content_key(g.product.id), Body=content_to_json(g.content),
+                          ContentType="application/json")
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(put, rows):
+                bar.advance()
+        bar.close()
+    return len(rows)
+
+
+def _table(cfg: DeploymentConfig, aws_endpoint: str, region: str) -> Any:
+    import boto3
+
+    from sandbox.aws import DUMMY_CREDENTIALS
+
+    resource = boto3.session.Session().resource("dynamodb", region_name=region, endpoint_url=aws_endpoint,
+                                                **DUMMY_CREDENTIALS)
+    return resource.Table(cfg.table_name)
+
+
+def table(cfg: DeploymentConfig, aws_endpoint: str, region: str) -> Any:
+    """The boto3 ``Table`` resource of ``region``'s replica."""
+    return _table(cfg, aws_endpoint, region)

@@ -1,0 +1,278 @@
+"""EMULATION of AWS Lambda event source mappings and the invoke context (moto runs no code).
+
+moto would drain a stream into a Lambda it cannot run, so the sandbox never creates event
+source mappings in moto; each region process runs these pollers instead, and calls the
+real handler in-process with the event shape Lambda uses:
+
+* **DynamoDB Streams** (:class:`StreamEventSource`): polls each shard (AWS polls about four
+  times a second), builds batches of up to ``batch_size`` records (default 100) from one
+  shard, waiting at most ``batching_window`` seconds to fill one (default 0), in sequence
+  order. Records carry the stream's ``eventSourceARN`` and the region's ``awsRegion``
+  (moto always says us-east-1) and ``ApproximateCreationDateTime`` in epoch seconds.
+  With ``ReportBatchItemFailures``, a response ``{"batchItemFailures": [{"itemIdentifier":
+  <SequenceNumber>}]}`` makes the poller retry from the failed record with the lowest
+  sequence number (the records before it are done); an exception retries the whole
+  batch. Retries continue until success (``MaximumRetryAttempts`` -1, the default), with
+  exponential backoff; the shard waits meanwhile, as on AWS. After each batch the
+  ``AWS/Lambda IteratorAge`` metric (ms, FunctionName) is published.
+* **SQS** (:class:`QueueEventSource`): receives up to ``batch_size`` messages (default 10),
+  within ``batching_window`` seconds; deletes the messages that succeeded; failed ones
+  (listed by ``messageId`` in ``batchItemFailures``, or all on an exception) are left to
+  reappear after the queue's visibility timeout and go to its dead-letter queue after
+  ``maxReceiveCount`` receives.
+* **Context** (:class:`LambdaContext`): function name, ARN, memory, request id, and
+  ``get_remaining_time_in_millis()`` counting down from the configured timeout.
+
+One :class:`Invoker` per function serializes its invocations: the process holds one warm
+instance of each function (reserved concurrency 1), since module-level state of a
+handler (its resolver, its batch processor) is per instance on AWS too.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.metrics import MetricsPublisher
+from sandbox.streams import StreamReader, approximate_creation_seconds
+
+log = logging.getLogger(__name__)
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LambdaContext:
+    """The context object Lambda passes to a Python handler."""
+
+    def __init__(self, function_name: str, region: str, account: str, memory_mb: int = 1024,
+                 timeout_seconds: float = 60.0) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account}:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"sandbox/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Invoker:
+    """Calls one function's handler with a fresh context, one invocation at a time."""
+
+    def __init__(self, handler: Handler, function_name: str, region: str, account: str,
+                 timeout_seconds: float = 60.0, memory_mb: int = 1024) -> None:
+        self.handler = handler
+        self.function_name = function_name
+        self.region = region
+        self.account = account
+        self.timeout_seconds = timeout_seconds
+        self.memory_mb = memory_mb
+        self._lock = threading.Lock()
+        self.invocations = 0
+        self.errors = 0
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        context = LambdaContext(self.function_name, self.region, self.account, self.memory_mb,
+                                self.timeout_seconds)
+        with self._lock:
+            self.invocations += 1
+            try:
+                return self.handler(event, context)
+            except Exception:
+                self.errors += 1
+                raise
+
+
+def _backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
+    return min(cap, base * (2 ** min(attempt, 10)))
+
+
+class _Poller(threading.Thread):
+    def __init__(self, name: str, idle_seconds: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self.idle_seconds = idle_seconds
+        self._stop_event = threading.Event()
+        self.batches = 0
+        self.failures = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                busy = self.poll_once()
+            except Exception:
+                log.warning("%s: poll failed:\n%s", self.name, traceback.format_exc())
+                busy = False
+            if not busy:
+                self._stop_event.wait(self.idle_seconds)
+
+    def poll_once(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def lambda_stream_record(record: dict[str, Any], region: str, stream_arn: str) -> dict[str, Any]:
+    """A Streams API record -> the record shape of a Lambda DynamoDB event."""
+    out = copy.deepcopy(record)
+    out["awsRegion"] = region
+    out["eventSourceARN"] = stream_arn
+    created = approximate_creation_seconds(record)
+    if created is not None:
+        out["dynamodb"]["ApproximateCreationDateTime"] = int(created)
+    return out
+
+
+class StreamEventSource(_Poller):
+    def __init__(self, invoke: Callable[[dict[str, Any]], Any], reader: StreamReader, region: str,
+                 function_name: str, batch_size: int = 100, batching_window: float = 0.0,
+                 idle_seconds: float = 0.25, metrics: MetricsPublisher | None = None) -> None:
+        super().__init__(f"esm-stream-{region}", idle_seconds)
+        self.invoke = invoke
+        self.reader = reader
+        self.region = region
+        self.function_name = function_name
+        self.batch_size = batch_size
+        self.batching_window = batching_window
+        self.metrics = metrics
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._first_seen: float | None = None
+        self._attempt = 0
+        self.records_delivered = 0
+
+    def poll_once(self) -> bool:
+        if len(self._pending) < self.batch_size:
+            fresh = self.reader.read(self.batch_size)
+            if fresh and not self._pending:
+                self._first_seen = time.monotonic()
+            self._pending.extend(fresh)
+        if not self._pending:
+            return False
+        waited = time.monotonic() - (self._first_seen or 0.0)
+        if len(self._pending) < self.batch_size and waited < self.batching_window:
+            self._stop_event.wait(min(0.05, self.batching_window - waited))
+            return True
+        shard = self._pending[0][0]
+        batch = [r for s, r in self._pending if s == shard][: self.batch_size]
+        event = {"Records": [lambda_stream_record(r, self.region, self.reader.stream_arn) for r in batch]}
+        failed_from = self._deliver(event, batch)
+        self.batches += 1
+        if failed_from is None:
+            self._attempt = 0
+            done = {id(r) for r in batch}
+            self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
+            self.records_delivered += len(batch)
+            self._iterator_age(batch[-1])
+            if self._pending:
+                self._first_seen = time.monotonic()
+            return True
+        # retry from the failed record: drop what is buffered and rewind the shard
+        self.failures += 1
+        ok = batch[: failed_from]
+        self.records_delivered += len(ok)
+        self.reader.rewind(shard, batch[failed_from]["dynamodb"]["SequenceNumber"])
+        self._pending = [(s, r) for s, r in self._pending if s != shard]
+        self._stop_event.wait(_backoff(self._attempt))
+        self._attempt += 1
+        return True
+
+    def _deliver(self, event: dict[str, Any], batch: list[dict[str, Any]]) -> int | None:
+        """Invoke; the index of the first record to retry, or None when all succeeded."""
+        try:
+            response = self.invoke(event)
+        except Exception:
+            log.warning("%s: handler raised; retrying the batch:\n%s", self.function_name, traceback.format_exc())
+            return 0
+        failures = (response or {}).get("batchItemFailures") if isinstance(response, dict) else None
+        if not failures:
+            return None
+        seqs = [str(r["dynamodb"]["SequenceNumber"]) for r in batch]
+        positions = [seqs.index(str(f.get("itemIdentifier"))) for f in failures if str(f.get("itemIdentifier")) in seqs]
+        if not positions:
+            # an identifier Lambda cannot place: it treats the whole batch as failed
+            return 0
+        return min(positions)
+
+    def _iterator_age(self, last: dict[str, Any]) -> None:
+        created = approximate_creation_seconds(last)
+        if self.metrics and created is not None:
+            self.metrics.put(self.region, "AWS/Lambda", "IteratorAge", max(0.0, (time.time() - created) * 1000.0),
+                             "Milliseconds", {"FunctionName": self.function_name})
+
+
+class QueueEventSource(_Poller):
+    def __init__(self, invoke: Callable[[dict[str, Any]], Any], sqs: Any, queue_url: str, queue_arn: str,
+                 region: str, function_name: str, batch_size: int = 10, batching_window: float = 0.0,
+                 idle_seconds: float = 0.5) -> None:
+        super().__init__(f"esm-sqs-{region}", idle_seconds)
+        self.invoke = invoke
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.region = region
+        self.function_name = function_name
+        self.batch_size = batch_size
+        self.batching_window = batching_window
+        self.messages_done = 0
+
+    def _receive(self, n: int) -> list[dict[str, Any]]:
+        resp = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, n),
+                                        WaitTimeSeconds=0, AttributeNames=["All"], MessageAttributeNames=["All"])
+        return resp.get("Messages", [])
+
+    def poll_once(self) -> bool:
+        messages = self._receive(self.batch_size)
+        if not messages:
+            return False
+        started = time.monotonic()
+        while len(messages) < self.batch_size:
+            more = self._receive(self.batch_size - len(messages))
+            if not more:
+                if time.monotonic() - started >= self.batching_window:
+                    break
+                self._stop_event.wait(0.05)
+            messages.extend(more)
+        event = {"Records": [self._record(m) for m in messages]}
+        self.batches += 1
+        try:
+            response = self.invoke(event)
+        except Exception:
+            log.warning("%s: handler raised; the batch returns after the visibility timeout:\n%s",
+                        self.function_name, traceback.format_exc())
+            self.failures += 1
+            return True
+        failed = set()
+        if isinstance(response, dict):
+            failed = {str(f.get("itemIdentifier")) for f in response.get("batchItemFailures") or []}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if failed:
+            self.failures += 1
+        for i in range(0, len(done), 10):
+            chunk = done[i:i + 10]
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)])
+        self.messages_done += len(done)
+        return True
+
+    def _record(self, m: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m.get("Attributes", {}),
+            "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }

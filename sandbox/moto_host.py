@@ -1,0 +1,106 @@
+"""Host the one moto server of a sandbox (all regions on one endpoint) in this process.
+
+Never combine with ``mock_aws`` in the same process (it resets the server's backends).
+
+:func:`tune_moto` replaces one moto 5.2.5 helper with an equivalent that costs O(1)
+instead of O(queue length): ``SQSBackend.is_message_valid_based_on_retention_period``
+computes *every* queue attribute (three scans of the queue) to read the retention period,
+once per received message, which makes draining a queue of a few thousand S3 events
+quadratic (minutes for 2,000 content objects). The replacement reads the retention
+period directly and keeps the same rule (a message older than the retention period is
+not delivered). Likewise every ``SendMessage`` computes all queue attributes, including the
+three ``ApproximateNumberOfMessages*`` counts (each a scan of the queue); those counts are
+kept for 0.5 s, which SQS's own semantics allow (the counts are approximate and eventually
+consistent on AWS too).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+_tuned = False
+_lock = threading.Lock()
+
+
+def tune_moto() -> None:
+    global _tuned
+    with _lock:
+        if _tuned:
+            return
+        from moto.core.utils import unix_time
+        from moto.sqs.models import SQSBackend
+
+        def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+            queue = self.get_queue(queue_name)
+            retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
+            return retain_until > unix_time()
+
+        SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+        from moto.sqs.models import Queue
+
+        for name in COUNT_PROPERTIES:
+            setattr(Queue, name, _cached_count(name, getattr(Queue, name)))
+        _tuned = True
+
+
+COUNT_PROPERTIES = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
+                    "approximate_number_of_messages_delayed")
+COUNT_CACHE_SECONDS = 0.5
+
+
+def _cached_count(name: str, original: property) -> property:
+    def fget(queue: Any) -> int:
+        cache = queue.__dict__.setdefault("_sandbox_counts", {})
+        now = time.monotonic()
+        hit = cache.get(name)
+        if hit is not None and now - hit[0] < COUNT_CACHE_SECONDS:
+            return hit[1]
+        value = original.fget(queue)
+        cache[name] = (now, value)
+        return value
+
+    return property(fget)
+
+
+class MotoHost:
+    """A ``ThreadedMotoServer`` on ``host:port``, started and stopped with the sandbox."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._server: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> MotoHost:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        tune_moto()
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        self._wait_serving()
+        return self
+
+    def _wait_serving(self, timeout: float = 10.0) -> None:
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"moto did not start serving on {self.host}:{self.port}")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

@@ -1,0 +1,289 @@
+"""The sandbox supervisor: one process that hosts moto, the emulators and the global port,
+and starts one child process per region.
+
+``Sandbox(cfg).start()`` brings everything up and writes ``endpoints.json``;
+``stop()`` takes it down in reverse order and removes the file. ``python -m
+sandbox.supervisor [--config FILE]`` runs one in the foreground until SIGTERM/SIGINT
+(``storefront sandbox up --detach`` starts it so, in its own session).
+
+Start order: moto server -> resources -> replication emulators -> region processes
+(each ready once its index exists, its handlers are imported and its port serves) ->
+Route 53 emulator -> global router -> endpoints file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from catalog.config import DeploymentConfig, load_config
+from sandbox.aws import lambda_environment
+from sandbox.state import (
+    Endpoints,
+    SandboxError,
+    check_ports,
+    endpoints_path,
+    planned_endpoints,
+    read_endpoints,
+    state_dir,
+    write_endpoints,
+)
+
+log = logging.getLogger(__name__)
+REGION_START_TIMEOUT_SECONDS = 180.0
+STOP_TIMEOUT_SECONDS = 20.0
+ITERATORS_KEPT = 500
+
+
+def region_environment(cfg: DeploymentConfig, endpoints: Endpoints, region: str, dlq_url: str) -> dict[str, str]:
+    """A region process's environment: the Lambda contract's variables, derived from ``cfg``."""
+    env = lambda_environment(endpoints.aws, region)
+    env.update({
+        "SEARCH_ENGINE": "embedded",
+        "EMBEDDED_INDEX_DIR": endpoints.index_dirs[region],
+        "INDEX_ALIAS": cfg.engine.index_alias,
+        "DLQ_URL": dlq_url,
+        "CONTENT_BUCKET": cfg.bucket_name(region),
+        "MAINTENANCE_PARAMETER": cfg.maintenance_parameter(region),
+        # Drills detect a region taken out within interval x threshold + 1 s: the switch
+        # is read fresh on every /health probe in the sandbox.
+        "MAINTENANCE_CACHE_SECONDS": "0",
+        "SEARCH_TIMEOUT_MS": "2000",
+        "BULK_MAX_OPERATIONS": str(cfg.engine.bulk_max_operations),
+        "BULK_MAX_BYTES": str(cfg.engine.bulk_max_bytes),
+        "RETRY_MARGIN_MS": "5000",
+        "POWERTOOLS_SERVICE_NAME": "storefront",
+        "POWERTOOLS_METRICS_NAMESPACE": "Storefront",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+class Sandbox:
+    def __init__(self, cfg: DeploymentConfig, *, indexer: str = "indexer.handler:lambda_handler",
+                 search: str = "search_api.handler:lambda_handler", region_overrides: Mapping[str, Any] | None = None,
+                 quiet: bool = True) -> None:
+        self.cfg = cfg
+        self.indexer = indexer
+        self.search = search
+        self.region_overrides = dict(region_overrides or {})
+        self.quiet = quiet
+        self.endpoints = planned_endpoints(cfg, os.getpid())
+        self.state = state_dir(cfg)
+        self.resources: Any = None
+        self.started_seconds: float | None = None
+        self._moto: Any = None
+        self._children: dict[str, subprocess.Popen] = {}
+        self._logs: dict[str, Any] = {}
+        self._parts: list[Any] = []
+        self._stop = threading.Event()
+        self._janitor: threading.Thread | None = None
+
+    # ---------------------------------------------------------------- start
+    def start(self) -> Endpoints:
+        running = read_endpoints(self.cfg)
+        if running is not None:
+            raise SandboxError(f"a sandbox is already running (pid {running.pid}, {running.global_url}); "
+                               "stop it with `storefront sandbox down`")
+        check_ports(self.cfg)
+        t0 = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_seconds = time.monotonic() - t0
+        write_endpoints(self.cfg, self.endpoints)
+        return self.endpoints
+
+    def _start(self) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        index_root = self.state / "index"
+        shutil.rmtree(index_root, ignore_errors=True)  # the index is derived: a fresh table, a fresh index
+        for d in self.endpoints.index_dirs.values():
+            Path(d).mkdir(parents=True, exist_ok=True)
+        (self.state / "logs").mkdir(exist_ok=True)
+        self._start_moto()
+
+        from sandbox.global_tables import GlobalTableReplicator
+        from sandbox.metrics import MetricsPublisher
+        from sandbox.resources import create_resources
+        from sandbox.s3_replication import S3Replicator
+
+        cfg, ep = self.cfg, self.endpoints.aws
+        self.resources = create_resources(cfg, ep)
+        lag = cfg.sandbox.replication_lag_ms / 1000.0
+        metrics = MetricsPublisher(ep).start()
+        self._parts.append(metrics)
+        self._parts.append(S3Replicator(cfg.sandbox.account, lag, metrics).start())
+        self._parts.append(GlobalTableReplicator(ep, cfg.table_name, cfg.regions, lag, metrics,
+                                                 in_process_account=cfg.sandbox.account).start())
+        for region in cfg.regions:
+            self._spawn(region)
+        for region in cfg.regions:
+            self._wait_ready(region)
+        self._start_routing()
+
+    def _start_moto(self) -> None:
+        os.environ.setdefault("MOTO_ACCOUNT_ID", self.cfg.sandbox.account)
+        from sandbox.moto_host import MotoHost
+
+        self._moto = MotoHost(self.cfg.sandbox.host, self.cfg.sandbox.aws_port).start()
+        self._janitor = threading.Thread(target=self._prune_iterators, name="moto-janitor", daemon=True)
+        self._janitor.start()
+
+    def _prune_iterators(self) -> None:
+        """moto keeps every shard iterator it ever handed out; keep the newest few hundred."""
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        while not self._stop.wait(10.0):
+            for region in self.cfg.regions:
+                try:
+                    its = dynamodbstreams_backends[self.cfg.sandbox.account][region].shard_iterators
+                    excess = len(its) - ITERATORS_KEPT
+                    for key in list(its)[: max(0, excess)]:
+                        its.pop(key, None)
+                except Exception as exc:  # pragma: no cover - housekeeping only
+                    log.debug("pruning shard iterators in %s: %s", region, exc)
+
+    def _spawn(self, region: str) -> None:
+        from sandbox.region import RegionSpec
+
+        cfg, res = self.cfg, self.resources.regions[region]
+        spec = RegionSpec(
+            region=region, account=cfg.sandbox.account, endpoint=self.endpoints.aws, host=cfg.sandbox.host,
+            port=cfg.sandbox.region_port(cfg.regions, region), stream_arn=res.stream_arn, queue_url=res.queue_url,
+            queue_arn=res.queue_arn, indexer_function_name=cfg.indexer_function_name(region),
+            search_function_name=cfg.search_function_name(region), indexer=self.indexer, search=self.search,
+            **self.region_overrides,
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "MOTO_"))}
+        env.update(region_environment(cfg, self.endpoints, region, res.dlq_url))
+        log_path = self.state / "logs" / f"{region}.log"
+        self._logs[region] = log_path
+        with open(log_path, "wb") as out:
+            self._children[region] = subprocess.Popen(
+                [sys.executable, "-m", "sandbox.region", spec.to_json()], env=env, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(Path(__file__).resolve().parent.parent))
+
+    def _wait_ready(self, region: str) -> None:
+        from sandbox.region import READY
+
+        proc, log_path = self._children[region], self._logs[region]
+        deadline = time.monotonic() + REGION_START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if READY.encode() in log_path.read_bytes():
+                return
+            if proc.poll() is not None:
+                lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+                last = lines[-1] if lines else f"exit code {proc.returncode}"
+                raise SandboxError(f"region {region} failed to start: {last} (log: {log_path})")
+            time.sleep(0.1)
+        raise SandboxError(f"region {region} did not start within {REGION_START_TIMEOUT_SECONDS:.0f} s "
+                           f"(log: {log_path})")
+
+    def _start_routing(self) -> None:
+        from sandbox.route53 import Route53Emulator
+        from sandbox.router import GlobalRouter
+
+        cfg, res = self.cfg, self.resources
+        r53 = Route53Emulator(
+            self.endpoints.aws, res.hosted_zone_id, res.domain,
+            {r: res.regions[r].health_check_id for r in cfg.regions}, cfg.regions, cfg.routing,
+            cfg.sandbox.health_check_interval_seconds, cfg.sandbox.health_check_failure_threshold,
+        ).start()
+        self._parts.append(r53)
+        router = GlobalRouter(cfg.sandbox.host, cfg.sandbox.global_port, self.endpoints.regions, r53.answer_json,
+                              r53.health_checks).start()
+        self._parts.append(router)
+
+    # ---------------------------------------------------------------- status and stop
+    def child_status(self) -> dict[str, int | None]:
+        return {r: p.poll() for r, p in self._children.items()}
+
+    def stop(self) -> None:
+        self._stop.set()
+        path = endpoints_path(self.cfg)
+        current = read_endpoints(self.cfg)
+        if current is not None and current.pid == os.getpid():
+            path.unlink(missing_ok=True)
+        for part in reversed(self._parts[3:]):  # router, then Route 53
+            _quietly(part.stop)
+        for proc in self._children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for proc in self._children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for part in reversed(self._parts[:3]):  # replicators, then metrics
+            _quietly(part.stop)
+        self._parts.clear()
+        self._children.clear()
+        if self._moto is not None:
+            _quietly(self._moto.stop)
+            self._moto = None
+
+
+def _quietly(fn: Any) -> None:
+    try:
+        fn()
+    except Exception as exc:  # stopping must go on whatever one part does
+        log.warning("while stopping: %s", exc)
+
+
+def serve(cfg: DeploymentConfig, stop: threading.Event, on_ready: Any = None) -> int:
+    """Run a sandbox until ``stop`` is set; ``on_ready(sandbox)`` is called once it serves."""
+    sandbox = Sandbox(cfg)
+    try:
+        sandbox.start()
+        if on_ready:
+            on_ready(sandbox)
+        warned: set[str] = set()
+        while not stop.wait(1.0):
+            for region, code in sandbox.child_status().items():
+                if code is not None and region not in warned:
+                    warned.add(region)
+                    print(f"sandbox: region {region} exited with code {code}; see {sandbox.state / 'logs'}",
+                          file=sys.stderr, flush=True)
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.supervisor")
+    parser.add_argument("--config", help="configuration file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        cfg = load_config(args.config)
+        return serve(cfg, stop, lambda sb: print(f"sandbox ready in {sb.started_seconds:.1f} s", flush=True))
+    except SandboxError as exc:
+        print(f"storefront: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except Exception as exc:
+        print(f"storefront: error: the sandbox failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
