@@ -40,7 +40,7 @@ from catalog.model import Product
 from catalog.versioning import VersionClock
 from replication.routing import HEALTHY, UNHEALTHY, find_health_checks, probe_search, set_inverted
 from replication.sources import batch_get
-from replication.status import Check, metric_latest
+from replication.status import Check, limit_check, metric_latest
 from replication.targets import Target
 
 METHODS = ("maintenance", "health-check")
@@ -147,9 +147,9 @@ def preflight(target: Target, region: str, method: str, minutes: int = 2) -> tup
             if dst != src:
                 v = metric_latest(cw, "AWS/DynamoDB", "ReplicationLatency",
                                {"TableName": cfg.table_name, "ReceivingRegion": dst}, minutes)
-                checks.append(_limit_check(src, f"replication latency -> {dst}", v, th.replication_latency_ms, "ms"))
+                checks.append(limit_check(src, f"replication latency -> {dst}", v, th.replication_latency_ms, "ms"))
         age = metric_latest(cw, "AWS/Lambda", "IteratorAge", {"FunctionName": cfg.indexer_function_name(src)}, minutes)
-        checks.append(_limit_check(src, "index lag (iterator age)", age, th.index_lag_seconds * 1000, "ms"))
+        checks.append(limit_check(src, "index lag (iterator age)", age, th.index_lag_seconds * 1000, "ms"))
     survivor = survivor_for(target, region, healthy)
     checks.append(Check(region, "a healthy region remains", survivor is not None, survivor, None,
                         f"{survivor} would serve" if survivor else
@@ -171,12 +171,6 @@ def preflight(target: Target, region: str, method: str, minutes: int = 2) -> tup
         except ssm.exceptions.ParameterNotFound:
             checks.append(Check(region, "maintenance switch off", False, None, "off", f"{name} not found"))
     return checks, survivor
-
-
-def _limit_check(region: str, name: str, value: float | None, threshold: float, unit: str) -> Check:
-    if value is None:
-        return Check(region, name, True, None, threshold, "no data")
-    return Check(region, name, value <= threshold, value, threshold, f"{value:,.0f} {unit} (<= {threshold:,.0f})")
 
 
 def plan_steps(target: Target, region: str, method: str, survivor: str | None) -> list[str]:

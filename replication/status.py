@@ -64,7 +64,7 @@ class StatusReport:
                 region = c.region
                 lines.append(f"{region}")
             mark = "ok  " if c.ok else "FLAG"
-            lines.append(f"  {mark} {c.name:<28} {c.detail}")
+            lines.append(f"  {mark} {c.name:<34} {c.detail}")
         return "\n".join(lines)
 
 
@@ -94,7 +94,7 @@ def metric_latest(cloudwatch: Any, namespace: str, metric: str, dimensions: dict
     return points[-1][1] if points else None
 
 
-def _limit(region: str, name: str, value: float | None, threshold: float, unit: str) -> Check:
+def limit_check(region: str, name: str, value: float | None, threshold: float, unit: str) -> Check:
     if value is None:
         return Check(region, name, True, None, threshold, "no data")
     ok = value <= threshold
@@ -125,7 +125,7 @@ def table_checks(target: Target, region: str, minutes: int) -> list[Check]:
         if other != region:
             value = metric_max(cw, "AWS/DynamoDB", "ReplicationLatency",
                                {"TableName": cfg.table_name, "ReceivingRegion": other}, minutes)
-            out.append(_limit(region, f"table latency -> {other}", value, th, "ms"))
+            out.append(limit_check(region, f"table latency -> {other}", value, th, "ms"))
     return out
 
 
@@ -164,8 +164,9 @@ def bucket_checks(target: Target, region: str, minutes: int) -> list[Check]:
     th_ms = cfg.thresholds.replication_latency_ms
     for dest, rule_id in by_dest.items():
         dims = {"SourceBucket": bucket, "DestinationBucket": dest, "RuleId": rule_id}
-        latency = metric_max(cw, "AWS/S3", "ReplicationLatency", dims, minutes)
-        out.append(_limit(region, f"s3 latency {rule_id}", None if latency is None else latency * 1000, th_ms, "ms"))
+        latency = metric_max(cw, "AWS/S3", "ReplicationLatency", dims, minutes)  # seconds
+        latency_ms = None if latency is None else latency * 1000
+        out.append(limit_check(region, f"s3 latency {rule_id}", latency_ms, th_ms, "ms"))
         pending = metric_max(cw, "AWS/S3", "OperationsPendingReplication", dims, minutes)
         out.append(Check(region, f"s3 pending {rule_id}", True, pending, None,
                          "no data" if pending is None else f"{pending:,.0f} operations pending (max)"))
@@ -180,7 +181,7 @@ def indexer_checks(target: Target, region: str, minutes: int) -> list[Check]:
     th = cfg.thresholds
     cw = target.client("cloudwatch", region)
     age = metric_max(cw, "AWS/Lambda", "IteratorAge", {"FunctionName": cfg.indexer_function_name(region)}, minutes)
-    out = [_limit(region, "iterator age", age, th.iterator_age_ms, "ms")]
+    out = [limit_check(region, "iterator age", age, th.iterator_age_ms, "ms")]
     sqs = target.client("sqs", region)
     try:
         url = sqs.get_queue_url(QueueName=cfg.dlq_name(region))["QueueUrl"]
