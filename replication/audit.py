@@ -248,8 +248,9 @@ class Auditor:
             for page in self._pages(region):
                 ids = [item["id"] for item in page]
                 items = {item["id"]: item for item in page}
+                pending = {o: self.pool.submit(batch_get, self.t.client("dynamodb", o), table, ids) for o in others}
                 states = engine.states(ids)
-                other_items = {o: batch_get(self.t.client("dynamodb", o), table, ids) for o in others}
+                other_items = {o: f.result() for o, f in pending.items()}
                 item_cands = [pid for pid in ids if classify_item(items[pid], states.get(pid))]
                 content_cands: list[str] = []
                 if self.sample:  # a full audit checks content from the bucket's listing instead

@@ -251,7 +251,6 @@ class Drill:
             except Exception as exc:  # the region is restored; report what could not be verified
                 rep.failures.append(f"error: {type(exc).__name__}: {exc}")
                 tl.add(f"error: {exc}")
-        rep.timeline = tl.events
         self._judge()
         tl.add("PASSED" if rep.passed else "FAILED: " + "; ".join(rep.failures))
         rep.timeline = tl.events
@@ -291,6 +290,14 @@ class Drill:
             rep.failures.append(f"RESTORE FAILED: {exc}: undo it by hand")
             tl.add(f"RESTORE FAILED: {exc}")
             return
+        try:
+            self._await_failback(tl, t_restore)
+        except Exception as exc:  # the restore itself is done; only its verification failed
+            rep.failures.append(f"failback not verified: {type(exc).__name__}: {exc}")
+            tl.add(f"failback not verified: {exc}")
+
+    def _await_failback(self, tl: Timeline, t_restore: float) -> None:
+        rep = self.report
         deadline = t_restore + self.t.rto_target + self.t.detection_target
         healthy_at = answer_at = None
         while time.monotonic() < deadline:
