@@ -84,7 +84,8 @@ LOCK_WAIT_SECONDS = 2.0
 MARKER = "storefront-index.json"
 COUNT = "_total"
 _COUNT_AGG = {"value_count": {"field": VISIBLE}}
-SMALL_GROUP = 32  # a complete tie group up to this size is ordered from stored ids, not another search
+SMALL_GROUP = 128  # a complete tie group up to this size is ordered from stored ids, not another search
+EXTRA = 48  # hits fetched beyond the page, so that a tie group at its end is seen whole
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _F = tantivy.FieldType
 
@@ -524,15 +525,14 @@ class EmbeddedEngine:
         after = eq.decode_cursor(request.cursor, fingerprint) if request.cursor else None
         # facets first: the aggregation over the main query also counts the total, which
         # is cheaper than counting in the scored search
+        # (no facet over the main query: the page's first search counts instead)
         raw_facets, total = self._facet_aggs(searcher, request, base, filters)
-        if total is None:
-            total = self._count(searcher, query)
         if total == 0:
             page, next_after = [], None
         elif text_q is not None and request.sort is Sort.RELEVANCE:
-            page, next_after = self._score_page(searcher, query, request, after, total)
+            page, next_after, total = self._score_page(searcher, query, request, after, total)
         else:
-            page, next_after = self._field_page(searcher, query, request, after, total)
+            page, next_after, total = self._field_page(searcher, query, request, after, total)
         facets = {name: _facet_values(name, raw_facets.get(name) or {}, request) for name in request.facets}
         highlighter = eq.Highlighter(terms) if (request.highlight and terms) else None
         hits = [self._hit(searcher, addr, score, highlighter) for score, addr in page]
@@ -565,7 +565,7 @@ class EmbeddedEngine:
         return int(searcher.aggregate(query, {COUNT: _COUNT_AGG})[COUNT]["value"])
 
     def _score_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
-                    after: dict[str, Any] | None, total: int) -> tuple[list[tuple[float | None, Any]], dict | None]:
+                    after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict | None, int]:
         """Relevance: score desc, then id. Cursor: the position (a static index never skips)."""
         offset = req.offset
         if after is not None:
@@ -573,9 +573,12 @@ class EmbeddedEngine:
             if not isinstance(offset, int) or offset < 0:
                 raise InvalidRequest("cursor", "is not a cursor this service issued")
         end = offset + req.size
-        fetch = end + 1
+        fetch = end + 1 + EXTRA  # a little more than the page: ties at its end are usually complete
         while True:
-            hits = searcher.search(query, fetch, count=False, weight_by_field=RANK).hits
+            res = searcher.search(query, fetch, count=total is None, weight_by_field=RANK)
+            if total is None:
+                total = res.count
+            hits = res.hits
             if len(hits) < fetch or len(hits) < end or hits[-1][0] != hits[end - 1][0]:
                 break
             fetch *= 4  # the tie group at the page's end goes on: see all of it
@@ -591,7 +594,7 @@ class EmbeddedEngine:
                 break
         page = ordered[offset:end]
         nxt = {"o": end} if end < total else None
-        return page, nxt
+        return page, nxt, total
 
     def _eq_filter(self, field: str, ftype: tantivy.FieldType, value: Any) -> tantivy.Query:
         if value is None:
@@ -622,7 +625,7 @@ class EmbeddedEngine:
         return [a for _, a in hits]
 
     def _field_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
-                    after: dict[str, Any] | None, total: int) -> tuple[list[tuple[float | None, Any]], dict | None]:
+                    after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict | None, int]:
         """A sort on a fast field, ties by id; the cursor continues after (value, id) like search_after.
 
         Returns the page (score None) and the next cursor's data. The cursor
@@ -648,16 +651,20 @@ class EmbeddedEngine:
         need = size - len(out)
         if q is not None and need > 0:
             end = skip + need
-            hits = searcher.search(q, end + 1, count=False, order_by_field=field, order=order).hits
+            counting = total is None and q is query
+            res = searcher.search(q, end + 1 + EXTRA, count=counting, order_by_field=field, order=order)
+            if counting:
+                total = res.count
+            hits = res.hits
             pos = 0
             groups = [(k, [a for _, a in g]) for k, g in itertools.groupby(hits, key=lambda h: h[0])]
             for gi, (value, addrs) in enumerate(groups):
                 last_group = gi == len(groups) - 1
+                complete = not last_group or len(hits) <= end + EXTRA
                 g_start, g_end = pos, pos + len(addrs)
                 lo = max(g_start, skip)
-                hi = min(g_end, end) if not last_group else end
+                hi = min(g_end, end) if complete else end
                 if hi > lo:
-                    complete = not last_group or len(hits) <= end
                     if complete and len(addrs) <= SMALL_GROUP:
                         # the whole tie group is here: order it by id from the stored ids
                         if len(addrs) > 1:
@@ -670,13 +677,15 @@ class EmbeddedEngine:
                 pos = g_end
                 if pos >= end:
                     break
+        if total is None:
+            total = self._count(searcher, query)
         page = [(None, a) for _, a, _ in out[:size]]
         start = req.offset if after is None else after.get("p", 0)
         nxt = None
         if out and start + len(page) < total:
             value, _, rank = out[len(page) - 1]
             nxt = {"v": value, "r": rank, "p": start + len(page)}
-        return page, nxt
+        return page, nxt, total
 
     # ------------------------------------------------------------ facets
     def _facet_aggs(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],

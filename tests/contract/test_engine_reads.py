@@ -369,3 +369,13 @@ def test_readers_never_see_an_empty_alias_during_a_swap(engine):
         stop.set()
         thread.join(timeout=30)
     assert seen and set(seen) <= {5, 3} and seen[-1] == 3
+
+
+@pytest.mark.parametrize("sort", [Sort.PRICE_ASC, Sort.RATING_DESC, Sort.RELEVANCE])
+def test_large_tie_groups_page_in_id_order(engine, sort):
+    engine.apply([UpsertItem(product(f"t{i:03d}", title="Same kettle", price=5.0 if i < 150 else 9.0))
+                  for i in range(160)])
+    expected = [f"t{i:03d}" for i in range(160)]  # equal scores and ratings; prices 5 then 9
+    text = "kettle" if sort is Sort.RELEVANCE else ""
+    assert ids(engine, sort=sort, text=text) + ids(engine, sort=sort, text=text, page=2) == expected
+    assert walk(engine, size=7, sort=sort, text=text) == expected
