@@ -130,17 +130,8 @@ def sandbox_target(config: DeploymentConfig, endpoints: Mapping[str, Any]) -> Ta
     missing = [k for k in ("aws", "global", "index_dirs") if k not in endpoints]
     if missing:
         raise TargetError(f"the sandbox's endpoints.json lacks {', '.join(missing)}: restart the sandbox")
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
-    clients: dict[tuple[str, str], Any] = {}
-    lock = threading.Lock()
-
-    def client(service: str, region: str) -> Any:
-        with lock:
-            key = (service, region)
-            if key not in clients:
-                clients[key] = session.client(service, region_name=region, endpoint_url=endpoints["aws"])
-            return clients[key]
-
+    client = _client_factory(boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing"),
+                             endpoints["aws"])
     index_dirs = endpoints["index_dirs"]
 
     def engine(region: str) -> SearchEngine:
@@ -167,17 +158,7 @@ def sandbox_target(config: DeploymentConfig, endpoints: Mapping[str, Any]) -> Ta
 def aws_target(config: DeploymentConfig) -> Target:
     import boto3
 
-    session = boto3.session.Session()
-    clients: dict[tuple[str, str], Any] = {}
-    lock = threading.Lock()
-
-    def client(service: str, region: str) -> Any:
-        with lock:
-            key = (service, region)
-            if key not in clients:
-                clients[key] = session.client(service, region_name=region)
-            return clients[key]
-
+    client = _client_factory(boto3.session.Session())
     def engine(region: str) -> SearchEngine:
         return engine_from_env(deployed_engine_env(config, region, client("lambda", region)))
 
@@ -196,6 +177,20 @@ def aws_target(config: DeploymentConfig) -> Target:
         health=config.health_check,
         poll_seconds=5.0,  # GetHealthCheckStatus is a diagnostic API: poll gently
     )
+
+
+def _client_factory(session: Any, endpoint_url: str | None = None) -> ClientFactory:
+    """(service, region) -> one cached client of ``session`` (boto3 clients are thread-safe)."""
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def client(service: str, region: str) -> Any:
+        with lock:
+            if (service, region) not in clients:
+                clients[(service, region)] = session.client(service, region_name=region, endpoint_url=endpoint_url)
+            return clients[(service, region)]
+
+    return client
 
 
 def deployed_engine_env(config: DeploymentConfig, region: str, lambda_client: Any) -> dict[str, str]:
