@@ -38,9 +38,10 @@ def _ssm_client(region: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    # short timeouts: /health must stay cheap; AWS_ENDPOINT_URL (sandbox) is honoured by boto3
+    # One short try: Route 53 fails a probe that gets no answer within 2 s, and a slow SSM must
+    # not take the region out (a failed read is reported instead). AWS_ENDPOINT_URL is honoured.
     return boto3.client("ssm", region_name=region, config=Config(
-        connect_timeout=1, read_timeout=1, retries={"max_attempts": 2, "mode": "standard"}))
+        connect_timeout=0.5, read_timeout=0.5, retries={"total_max_attempts": 1, "mode": "standard"}))
 
 
 class MaintenanceSwitch:
