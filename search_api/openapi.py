@@ -15,6 +15,7 @@ from catalog.convert import _ID as ID_PATTERN
 from catalog.schema import FACET_NAMES
 from search_api import params as P
 from search_api.responses import ERROR_CODES, dumps
+from search_api.shaping import HIGHLIGHT_FIELDS
 
 TITLE = "storefront-search API"
 VERSION = "1.0.0"
@@ -117,7 +118,8 @@ def schemas() -> dict[str, Any]:
             "category": {"type": "string"}, "price": {"type": "number"}, "currency": {"type": "string"},
             "rating": NULLABLE_NUMBER, "review_count": {"type": "integer"}, "in_stock": {"type": "boolean"},
             "image_url": NULLABLE_STRING,
-            "highlight": _obj({"title": NULLABLE_STRING, "description": NULLABLE_STRING}),
+            "highlight": _obj({name: {**NULLABLE_STRING, "description": "HTML: matches in <em>, the rest escaped"}
+                               for name in HIGHLIGHT_FIELDS}),
         }),
         "SearchResponse": _obj({
             "hits": {"type": "array", "items": _ref("Hit")},
