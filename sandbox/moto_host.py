@@ -10,7 +10,7 @@ quadratic (minutes for 2,000 content objects). The replacement reads the retenti
 period directly and keeps the same rule (a message older than the retention period is
 not delivered). Likewise every ``SendMessage`` computes all queue attributes, including the
 three ``ApproximateNumberOfMessages*`` counts (each a scan of the queue); those counts are
-kept for 0.5 s, which SQS's own semantics allow (the counts are approximate and eventually
+kept for 1 s, which SQS's own semantics allow (the counts are approximate and eventually
 consistent on AWS too).
 """
 
@@ -49,7 +49,7 @@ def tune_moto() -> None:
 
 COUNT_PROPERTIES = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
                     "approximate_number_of_messages_delayed")
-COUNT_CACHE_SECONDS = 0.5
+COUNT_CACHE_SECONDS = 1.0
 
 
 def _cached_count(name: str, original: property) -> property:

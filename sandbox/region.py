@@ -42,8 +42,10 @@ class RegionSpec:
     stream_batch_size: int = 100
     stream_batching_window: float = 0.0
     stream_poll_seconds: float = 0.2
-    queue_batch_size: int = 10
-    queue_batching_window: float = 0.0
+    # Lambda allows up to 10,000 SQS messages per batch with a batching window; 100 within
+    # 0.5 s keeps bulk content loads from committing the embedded index every 10 objects.
+    queue_batch_size: int = 100
+    queue_batching_window: float = 0.5
     queue_poll_seconds: float = 0.5
     indexer_timeout_seconds: float = 60.0
     search_timeout_seconds: float = 29.0

@@ -1,0 +1,347 @@
+"""The sandbox's emulators against a real moto server: global-table replication, S3
+replication, the Lambda event source mappings, Route 53 health checks and the router.
+
+One moto server (and the resources the sandbox creates) for this module, on free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote_plus
+
+import pytest
+
+from catalog.config import parse_config
+from sandbox.aws import client
+from sandbox.client import get, wait_until
+from sandbox.global_tables import GlobalTableReplicator
+from sandbox.lambda_runtime import Invoker, QueueEventSource, StreamEventSource
+from sandbox.metrics import MetricsPublisher
+from sandbox.moto_host import MotoHost
+from sandbox.resources import create_resources
+from sandbox.route53 import Route53Emulator
+from sandbox.router import GlobalRouter
+from sandbox.s3_replication import S3Replicator
+from sandbox.streams import StreamReader
+
+pytestmark = pytest.mark.xdist_group("sandbox-emulators")
+US, EU = "us-east-1", "eu-west-1"
+LAG = 0.2
+
+
+def free_port_block(n: int) -> int:
+    """The first of ``n`` consecutive free ports."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + n > 65000:
+            continue
+        ok = True
+        for p in range(base, base + n):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = free_port_block(4)
+    cfg = parse_config({"name_prefix": "emutest", "regions": [US, EU], "sandbox": {
+        "aws_port": base, "global_port": base + 1, "first_region_port": base + 2,
+        "health_check_interval_seconds": 1, "health_check_failure_threshold": 2,
+        "state_dir": str(tmp_path_factory.mktemp("state"))}}, "test.toml")
+    host = MotoHost("127.0.0.1", base).start()
+    metrics = MetricsPublisher(host.endpoint, flush_seconds=0.2).start()
+    resources = create_resources(cfg, host.endpoint)
+    gt = GlobalTableReplicator(host.endpoint, cfg.table_name, cfg.regions, LAG, metrics,
+                               in_process_account=cfg.sandbox.account).start()
+    s3r = S3Replicator(cfg.sandbox.account, LAG, metrics).start()
+    try:
+        yield {"cfg": cfg, "ep": host.endpoint, "res": resources, "gt": gt, "s3r": s3r}
+    finally:
+        gt.stop()
+        s3r.stop()
+        metrics.stop()
+        host.stop()
+
+
+def _item(pid: str, version: int, price: str) -> dict:
+    return {"id": {"S": pid}, "version": {"N": str(version)}, "price": {"N": price}}
+
+
+def _get(env, region, pid):
+    return client("dynamodb", region, env["ep"]).get_item(TableName=env["cfg"].table_name,
+                                                          Key={"id": {"S": pid}}).get("Item")
+
+
+def _stream(env, region):
+    reader = StreamReader(client("dynamodbstreams", region, env["ep"]), env["res"].regions[region].stream_arn)
+    return [r for _, r in reader.read(1000)]
+
+
+# ---------------------------------------------------------------- global tables
+def test_global_table_replicates_async_with_lag_and_last_writer_wins(env):
+    table = env["cfg"].table_name
+    us, eu = client("dynamodb", US, env["ep"]), client("dynamodb", EU, env["ep"])
+    _get(env, EU, "warm-up")
+    started = time.monotonic()
+    us.put_item(TableName=table, Item=_item("gt1", 10, "5"))
+    took = wait_until(lambda: _get(env, EU, "gt1") is not None, timeout=10, interval=0.01)
+    assert took is not None and time.monotonic() - started >= LAG * 0.9  # asynchronous, after the lag
+    # a newer write in eu and an older one in us, concurrently: both converge on the newer
+    eu.put_item(TableName=table, Item=_item("gt1", 30, "7"))
+    us.put_item(TableName=table, Item=_item("gt1", 20, "6"))
+    assert wait_until(lambda: _get(env, US, "gt1")["version"]["N"] == "30", timeout=10) is not None
+    time.sleep(LAG * 3)
+    assert _get(env, US, "gt1")["price"]["N"] == "7" and _get(env, EU, "gt1")["price"]["N"] == "7"
+
+
+def test_replicated_writes_appear_in_the_destination_stream_without_loops(env):
+    table = env["cfg"].table_name
+    client("dynamodb", US, env["ep"]).put_item(TableName=table, Item=_item("gt2", 5, "1"))
+    assert wait_until(lambda: _get(env, EU, "gt2") is not None, timeout=10) is not None
+    time.sleep(LAG * 4)  # a loop would write back into us-east-1 by now
+    us_records = [r for r in _stream(env, US) if r["dynamodb"]["Keys"]["id"]["S"] == "gt2"]
+    eu_records = [r for r in _stream(env, EU) if r["dynamodb"]["Keys"]["id"]["S"] == "gt2"]
+    assert [r["eventName"] for r in us_records] == ["INSERT"]
+    assert [r["eventName"] for r in eu_records] == ["INSERT"]
+    assert eu_records[0]["dynamodb"]["NewImage"]["version"] == {"N": "5"}
+
+
+def test_delete_replicates_and_an_older_delete_does_not_remove_a_newer_item(env):
+    table = env["cfg"].table_name
+    us, eu = client("dynamodb", US, env["ep"]), client("dynamodb", EU, env["ep"])
+    us.put_item(TableName=table, Item=_item("gt3", 5, "1"))
+    assert wait_until(lambda: _get(env, EU, "gt3") is not None, timeout=10) is not None
+    us.delete_item(TableName=table, Key={"id": {"S": "gt3"}})
+    assert wait_until(lambda: _get(env, EU, "gt3") is None, timeout=10) is not None
+    # eu writes v9 while us deletes its (replicated) v8: the delete of v8 must not remove v9
+    us.put_item(TableName=table, Item=_item("gt4", 8, "1"))
+    assert wait_until(lambda: _get(env, EU, "gt4") is not None, timeout=10) is not None
+    eu.put_item(TableName=table, Item=_item("gt4", 9, "2"))
+    us.delete_item(TableName=table, Key={"id": {"S": "gt4"}})
+    assert wait_until(lambda: _get(env, US, "gt4") is not None, timeout=10) is not None
+    time.sleep(LAG * 3)
+    assert _get(env, EU, "gt4")["version"]["N"] == "9" and _get(env, US, "gt4")["version"]["N"] == "9"
+
+
+def test_replication_latency_metric_is_published_in_the_source_region(env):
+    cw = client("cloudwatch", US, env["ep"])
+
+    def published() -> bool:
+        metrics = cw.list_metrics(Namespace="AWS/DynamoDB", MetricName="ReplicationLatency")["Metrics"]
+        return any({"Name": "ReceivingRegion", "Value": EU} in m["Dimensions"] for m in metrics)
+
+    client("dynamodb", US, env["ep"]).put_item(TableName=env["cfg"].table_name, Item=_item("gt5", 1, "1"))
+    assert wait_until(published, timeout=10) is not None
+
+
+# ---------------------------------------------------------------- S3 replication
+def _events(env, region):
+    sqs = client("sqs", region, env["ep"])
+    out = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=env["res"].regions[region].queue_url, MaxNumberOfMessages=10,
+                                   VisibilityTimeout=0).get("Messages", [])
+        if not msgs:
+            return out
+        for m in msgs:
+            body = json.loads(m["Body"])
+            out += [(r["eventName"], unquote_plus(r["s3"]["object"]["key"])) for r in body.get("Records", [])]
+            sqs.delete_message(QueueUrl=env["res"].regions[region].queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_s3_objects_replicate_with_status_and_events_in_the_destination(env):
+    src, dst = env["res"].regions[US].bucket, env["res"].regions[EU].bucket
+    s3u, s3e = client("s3", US, env["ep"]), client("s3", EU, env["ep"])
+    _events(env, US), _events(env, EU)
+    s3u.put_object(Bucket=src, Key="products/s1.json", Body=b'{"version": 1}', Metadata={"origin": "test"})
+    s3u.put_object(Bucket=src, Key="misc/not-replicated.txt", Body=b"x")
+    assert s3u.head_object(Bucket=src, Key="products/s1.json")["ReplicationStatus"] == "PENDING"
+    assert wait_until(lambda: s3u.head_object(Bucket=src, Key="products/s1.json").get("ReplicationStatus")
+                      == "COMPLETED", timeout=10) is not None
+    head = s3e.head_object(Bucket=dst, Key="products/s1.json")
+    assert head["ReplicationStatus"] == "REPLICA" and head["Metadata"] == {"origin": "test"}
+    assert s3e.get_object(Bucket=dst, Key="products/s1.json")["Body"].read() == b'{"version": 1}'
+    assert s3e.list_objects_v2(Bucket=dst, Prefix="misc/").get("KeyCount") == 0
+    assert ("ObjectCreated:Put", "products/s1.json") in _events(env, EU)
+
+    s3u.delete_object(Bucket=src, Key="products/s1.json")  # a delete marker, replicated per the rule
+    assert ("ObjectRemoved:DeleteMarkerCreated", "products/s1.json") in _events(env, US)
+
+    def gone() -> bool:
+        return s3e.list_objects_v2(Bucket=dst, Prefix="products/s1.json").get("KeyCount") == 0
+
+    assert wait_until(gone, timeout=10) is not None
+    versions = s3e.list_object_versions(Bucket=dst, Prefix="products/s1.json")
+    assert len(versions.get("DeleteMarkers", [])) == 1 and len(versions["Versions"]) == 1
+    assert ("ObjectRemoved:DeleteMarkerCreated", "products/s1.json") in _events(env, EU)
+
+
+# ---------------------------------------------------------------- event source mappings
+def test_stream_mapping_redelivers_from_the_failed_record(env):
+    table = env["cfg"].table_name
+    seen: list[str] = []
+    fail_once = {"esm3"}
+
+    def handler(event, context):
+        assert context.get_remaining_time_in_millis() > 0
+        failures = []
+        for rec in event["Records"]:
+            assert rec["awsRegion"] == EU and rec["eventSourceARN"] == env["res"].regions[EU].stream_arn
+            assert isinstance(rec["dynamodb"]["ApproximateCreationDateTime"], int)
+            pid = rec["dynamodb"]["Keys"]["id"]["S"]
+            if not pid.startswith("esm"):
+                continue
+            if pid in fail_once:
+                fail_once.discard(pid)
+                failures.append({"itemIdentifier": rec["dynamodb"]["SequenceNumber"]})
+                break
+            seen.append(pid)
+        return {"batchItemFailures": failures}
+
+    reader = StreamReader(client("dynamodbstreams", EU, env["ep"]), env["res"].regions[EU].stream_arn)
+    reader.read(10_000)  # start after what earlier tests wrote
+    poller = StreamEventSource(Invoker(handler, "fn", EU, "123456789012"), reader, EU, "fn", batch_size=10,
+                               idle_seconds=0.05)
+    eu = client("dynamodb", EU, env["ep"])
+    for i in range(1, 6):
+        eu.put_item(TableName=table, Item=_item(f"esm{i}", 1, "1"))
+    poller.start()
+    try:
+        assert wait_until(lambda: len(seen) >= 5, timeout=20) is not None
+    finally:
+        poller.stop()
+        poller.join(5)
+    # esm1 and esm2 once; esm3 failed once and was redelivered with everything after it
+    assert seen == ["esm1", "esm2", "esm3", "esm4", "esm5"]
+    assert poller.failures == 1
+
+
+def test_queue_mapping_deletes_successes_and_keeps_failures(env):
+    res = env["res"].regions[US]
+    sqs = client("sqs", US, env["ep"])
+    _events(env, US)
+    for i in range(4):
+        sqs.send_message(QueueUrl=res.queue_url, MessageBody=json.dumps({"n": i}))
+    got: list[int] = []
+
+    def handler(event, context):
+        failures = []
+        for rec in event["Records"]:
+            assert rec["eventSource"] == "aws:sqs" and rec["eventSourceARN"] == res.queue_arn
+            n = json.loads(rec["body"])["n"]
+            got.append(n)
+            if n == 2:
+                failures.append({"itemIdentifier": rec["messageId"]})
+        return {"batchItemFailures": failures}
+
+    poller = QueueEventSource(Invoker(handler, "fn", US, "123456789012"), sqs, res.queue_url, res.queue_arn, US,
+                              "fn", batch_size=10, batching_window=0.2, idle_seconds=0.05)
+    poller.start()
+    try:
+        assert wait_until(lambda: len(got) >= 4, timeout=20) is not None
+    finally:
+        poller.stop()
+        poller.join(5)
+    assert sorted(got) == [0, 1, 2, 3]
+
+    def counts() -> tuple[str, str]:  # approximate counts, eventually consistent (as on SQS)
+        attrs = sqs.get_queue_attributes(QueueUrl=res.queue_url, AttributeNames=["All"])["Attributes"]
+        return attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]
+
+    assert wait_until(lambda: counts() == ("0", "1"), timeout=5, interval=0.2) is not None
+
+
+# ---------------------------------------------------------------- Route 53 and the router
+class _Region(BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = self.server.status
+        body = json.dumps({"region": self.server.region, "path": self.path}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def regions_http(env):
+    cfg = env["cfg"]
+    servers = {}
+    for region in cfg.regions:
+        srv = ThreadingHTTPServer(("127.0.0.1", cfg.sandbox.region_port(cfg.regions, region)), _Region)
+        srv.status, srv.region = 200, region
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers[region] = srv
+    yield servers
+    for srv in servers.values():
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_route53_health_checks_follow_threshold_inverted_and_disabled(env, regions_http):
+    cfg, res = env["cfg"], env["res"]
+    checks = {r: res.regions[r].health_check_id for r in cfg.regions}
+    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, checks, cfg.regions, cfg.routing, 1, 2)
+    r53.refresh_records()
+    us_hc = checks[US]
+    assert r53.answer() == US
+    regions_http[US].status = 503
+    r53.check_once(us_hc)
+    assert r53.answer() == US  # one failure is not enough (threshold 2)
+    r53.check_once(us_hc)
+    assert r53.answer() == EU and r53.states[us_hc].status == "unhealthy"
+    api = client("route53", US, env["ep"])
+    api.update_health_check(HealthCheckId=us_hc, Inverted=True)  # 503 now counts as success
+    r53.check_once(us_hc)
+    r53.check_once(us_hc)
+    assert r53.answer() == US and r53.states[us_hc].inverted
+    api.update_health_check(HealthCheckId=us_hc, Inverted=False)
+    r53.check_once(us_hc)
+    r53.check_once(us_hc)
+    assert r53.answer() == EU
+    api.update_health_check(HealthCheckId=us_hc, Disabled=True)  # disabled: considered healthy
+    r53.check_once(us_hc)
+    us_state = next(h for h in r53.health_checks() if h["region"] == US)
+    assert r53.answer() == US and us_state["disabled"] and us_state["status"] == "healthy"
+    api.update_health_check(HealthCheckId=us_hc, Disabled=False)
+
+
+def test_router_serves_admin_routes_and_proxies_to_the_answer(env, regions_http):
+    cfg, res = env["cfg"], env["res"]
+    checks = {r: res.regions[r].health_check_id for r in cfg.regions}
+    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, checks, cfg.regions, cfg.routing, 1, 2)
+    r53.refresh_records()
+    urls = {r: f"http://127.0.0.1:{cfg.sandbox.region_port(cfg.regions, r)}" for r in cfg.regions}
+    router = GlobalRouter("127.0.0.1", cfg.sandbox.global_port, urls, r53.answer_json, r53.health_checks).start()
+    base = f"http://127.0.0.1:{cfg.sandbox.global_port}"
+    try:
+        answer = get(base, "/_sandbox/route53/answer").body
+        assert answer == {"name": res.domain, "routing": "failover", "region": US}
+        hcs = get(base, "/_sandbox/route53/health-checks").body["health_checks"]
+        assert {h["region"] for h in hcs} == {US, EU}
+        assert set(hcs[0]) == {"id", "region", "status", "inverted", "disabled", "consecutive_failures",
+                               "last_checked"}
+        proxied = get(base, "/search", {"q": "x"})
+        assert proxied.region == US and proxied.body == {"region": US, "path": "/search?q=x"}
+        regions_http[US].status = 503
+        r53.check_once(checks[US])
+        r53.check_once(checks[US])
+        assert get(base, "/health").region == EU
+    finally:
+        router.stop()

@@ -1,0 +1,160 @@
+"""Pure logic of the sandbox emulators: Route 53 decisions, replication rules, the API
+Gateway event shape, the global-table write signature, the state checks."""
+
+from __future__ import annotations
+
+import base64
+import socket
+
+import pytest
+
+from catalog.config import parse_config
+from sandbox.apigw import proxy_event, response_parts
+from sandbox.global_tables import signature
+from sandbox.route53 import CheckState, apply_result, choose
+from sandbox.s3_replication import matching_rules
+from sandbox.state import SandboxError, check_ports, planned_endpoints
+
+
+# ---------------------------------------------------------------- Route 53
+def test_status_flips_only_after_threshold_consecutive_results():
+    s = CheckState("hc", "us-east-1")
+    apply_result(s, False, 3)
+    apply_result(s, False, 3)
+    assert s.status == "healthy" and s.consecutive_failures == 2
+    apply_result(s, True, 3)  # a success breaks the run
+    apply_result(s, False, 3)
+    apply_result(s, False, 3)
+    assert s.status == "healthy"
+    apply_result(s, False, 3)
+    assert s.status == "unhealthy"
+    apply_result(s, True, 3)
+    apply_result(s, True, 3)
+    assert s.status == "unhealthy"
+    apply_result(s, True, 3)
+    assert s.status == "healthy" and s.consecutive_failures == 0
+
+
+FAILOVER = [
+    {"SetIdentifier": "eu-west-1", "Failover": "SECONDARY", "HealthCheckId": "b"},
+    {"SetIdentifier": "us-east-1", "Failover": "PRIMARY", "HealthCheckId": "a"},
+]
+
+
+@pytest.mark.parametrize(("healthy", "expected"), [
+    ({"a": True, "b": True}, "us-east-1"),
+    ({"a": False, "b": True}, "eu-west-1"),
+    ({"a": True, "b": False}, "us-east-1"),
+    ({"a": False, "b": False}, "us-east-1"),  # Route 53 answers the primary when both are unhealthy
+])
+def test_failover_answer(healthy, expected):
+    assert choose(FAILOVER, healthy, ["us-east-1", "eu-west-1"]) == expected
+
+
+def test_latency_answer_is_the_nearest_healthy_in_configuration_order():
+    records = [{"SetIdentifier": r, "Region": r, "HealthCheckId": r} for r in ("ap-south-1", "eu-west-1", "us-east-1")]
+    order = ["us-east-1", "eu-west-1", "ap-south-1"]
+    assert choose(records, {}, order) == "us-east-1"
+    assert choose(records, {"us-east-1": False}, order) == "eu-west-1"
+    assert choose(records, {"us-east-1": False, "eu-west-1": False}, order) == "ap-south-1"
+    everything_down = {"us-east-1": False, "eu-west-1": False, "ap-south-1": False}
+    assert choose(records, everything_down, order) == "us-east-1"
+
+
+def test_no_records_no_answer_and_records_without_checks_are_healthy():
+    assert choose([], {}, ["us-east-1"]) is None
+    no_check = [{"SetIdentifier": "us-east-1", "Failover": "PRIMARY"},
+                {"SetIdentifier": "eu-west-1", "Failover": "SECONDARY", "HealthCheckId": "b"}]
+    assert choose(no_check, {"b": True}, []) == "us-east-1"
+
+
+# ---------------------------------------------------------------- S3 replication rules
+RULES = {"Role": "arn:aws:iam::1:role/r", "Rule": [
+    {"ID": "to-eu", "Priority": "1", "Status": "Enabled", "Filter": {"Prefix": "products/"},
+     "DeleteMarkerReplication": {"Status": "Enabled"}, "Destination": {"Bucket": "arn:aws:s3:::dest-eu"}},
+    {"ID": "to-ap", "Priority": "2", "Status": "Enabled", "Filter": {"Prefix": "products/"},
+     "DeleteMarkerReplication": {"Status": "Disabled"}, "Destination": {"Bucket": "arn:aws:s3:::dest-ap"}},
+    {"ID": "off", "Priority": "3", "Status": "Disabled", "Filter": {"Prefix": ""},
+     "Destination": {"Bucket": "arn:aws:s3:::dest-off"}},
+]}
+
+
+def test_rules_match_prefix_status_and_delete_marker_setting():
+    assert sorted(matching_rules(RULES, "products/p1.json", False)) == [("to-ap", "dest-ap"), ("to-eu", "dest-eu")]
+    assert matching_rules(RULES, "products/p1.json", True) == [("to-eu", "dest-eu")]
+    assert matching_rules(RULES, "other/p1.json", False) == []
+    assert matching_rules(None, "products/p1.json", False) == []
+
+
+def test_overlapping_rules_to_one_destination_use_the_highest_priority():
+    rules = {"Rule": [
+        {"ID": "low", "Priority": "1", "Status": "Enabled", "Filter": {"Prefix": ""},
+         "Destination": {"Bucket": "arn:aws:s3:::d"}},
+        {"ID": "high", "Priority": "5", "Status": "Enabled", "Filter": {"And": {"Prefix": "products/"}},
+         "Destination": {"Bucket": "arn:aws:s3:::d"}},
+    ]}
+    assert matching_rules(rules, "products/x.json", False) == [("high", "d")]
+    assert matching_rules(rules, "misc/x.json", False) == [("low", "d")]
+
+
+# ---------------------------------------------------------------- API Gateway
+def test_proxy_event_has_rest_v1_shape_with_multi_values():
+    event = proxy_event("GET", "/search?q=men%27s+shoes&brand=Nike&brand=Adidas&empty=", [
+        ("Host", "127.0.0.1:8081"), ("Accept", "a"), ("Accept", "b")], b"", "127.0.0.9")
+    assert event["path"] == "/search" and event["httpMethod"] == "GET"
+    assert event["multiValueQueryStringParameters"] == {"q": ["men's shoes"], "brand": ["Nike", "Adidas"],
+                                                        "empty": [""]}
+    assert event["queryStringParameters"]["brand"] == "Adidas"  # API Gateway keeps the last value
+    assert event["multiValueHeaders"]["Accept"] == ["a", "b"] and event["headers"]["Accept"] == "b"
+    assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.9"
+    assert event["requestContext"]["stage"] == "prod" and event["body"] is None
+    assert event["isBase64Encoded"] is False
+
+
+def test_proxy_event_without_query_has_none_and_binary_body_is_base64():
+    event = proxy_event("POST", "/x", [], b"\xff\xfe", "127.0.0.1")
+    assert event["queryStringParameters"] is None and event["multiValueQueryStringParameters"] is None
+    assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\xff\xfe"
+
+
+def test_response_parts_merge_headers_and_decode_base64():
+    status, headers, body = response_parts({"statusCode": 200, "headers": {"A": "1", "B": "2"},
+                                            "multiValueHeaders": {"B": ["x", "y"]},
+                                            "body": base64.b64encode(b"hi").decode(), "isBase64Encoded": True})
+    assert status == 200 and body == b"hi"
+    assert sorted(headers) == [("A", "1"), ("B", "x"), ("B", "y")]
+    with pytest.raises(ValueError, match="statusCode"):
+        response_parts({"body": "no status"})
+
+
+# ---------------------------------------------------------------- global tables
+def test_signature_distinguishes_puts_and_deletes_by_version():
+    put = {"eventName": "MODIFY", "dynamodb": {"Keys": {"id": {"S": "p1"}}, "NewImage": {"version": {"N": "7"}}}}
+    rm = {"eventName": "REMOVE", "dynamodb": {"Keys": {"id": {"S": "p1"}}, "OldImage": {"version": {"N": "7"}}}}
+    assert signature(put)[1:] == ("put", "7")
+    assert signature(rm)[1:] == ("delete", "7")
+    assert signature(put)[0] == signature(rm)[0]
+
+
+# ---------------------------------------------------------------- state
+def _cfg(tmp_path, aws_port: int) -> object:
+    return parse_config({"regions": ["us-east-1", "eu-west-1"], "sandbox": {
+        "aws_port": aws_port, "global_port": aws_port + 1, "first_region_port": aws_port + 2,
+        "state_dir": str(tmp_path)}}, "test.toml")
+
+
+def test_port_in_use_is_named_with_its_setting(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(SandboxError, match=rf"port {port} .*sandbox.aws_port"):
+            check_ports(_cfg(tmp_path, port))
+
+
+def test_planned_endpoints_follow_the_configuration(tmp_path):
+    ep = planned_endpoints(_cfg(tmp_path, 20000), 123)
+    assert ep.aws == "http://127.0.0.1:20000" and ep.global_url == "http://127.0.0.1:20001"
+    assert ep.regions == {"us-east-1": "http://127.0.0.1:20002", "eu-west-1": "http://127.0.0.1:20003"}
+    assert ep.index_dirs["eu-west-1"] == str(tmp_path / "index" / "eu-west-1")
+    assert ep.to_json()["pid"] == 123
