@@ -41,6 +41,7 @@ from catalog.convert import product_from_fields
 from catalog.engine import EngineConfigError
 from catalog.engine import embedded_query as eq
 from catalog.engine.embedded_schema import (
+    HIT,
     ID,
     RANK,
     SOURCE,
@@ -545,12 +546,11 @@ class EmbeddedEngine:
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              highlighter: eq.Highlighter | None) -> Hit:
-        state = json.loads(searcher.doc(addr)[SOURCE][0])
-        item = state["item"]
+        item = json.loads(searcher.doc(addr)[HIT][0])
         highlight: dict[str, str | None] = {}
         if highlighter is not None:
             highlight = {"title": highlighter(item.get("title")), "description": highlighter(item.get("description"))}
-        return Hit(id=state["id"], title=item.get("title") or "", brand=item.get("brand") or "",
+        return Hit(id=item["id"], title=item.get("title") or "", brand=item.get("brand") or "",
                    category=item.get("category") or "", price=float(item.get("price") or 0.0),
                    currency=item.get("currency") or "", rating=item.get("rating"),
                    review_count=int(item.get("review_count") or 0), in_stock=bool(item.get("in_stock")),
@@ -732,12 +732,12 @@ class EmbeddedEngine:
         out: list[Suggestion] = []
         seen: set[str] = set()
         for _, addr in hits:
-            state = json.loads(searcher.doc(addr)[SOURCE][0])
-            title = (state.get("item") or {}).get("title") or ""
+            item = json.loads(searcher.doc(addr)[HIT][0])
+            title = item.get("title") or ""
             key = fold(title)
             if title and key not in seen:
                 seen.add(key)
-                out.append(Suggestion(text=title, id=state["id"]))
+                out.append(Suggestion(text=title, id=item["id"]))
             if len(out) >= size:
                 break
         return out

@@ -17,7 +17,8 @@ schema's kinds and flags, following the sub-field naming rule in :mod:`catalog.s
   equality for cursors, no time zone round trips).
 
 Engine bookkeeping, not catalog fields: ``_source`` (stored JSON of the whole document
-state: the read-modify-write base of ``apply``), ``_visible`` (has an item and is not
+state: the read-modify-write base of ``apply``), ``_hit`` (stored JSON of the display
+fields: a search hit decodes only these), ``_visible`` (has an item and is not
 tombstoned: every read filters on it) and ``_rank`` (the in-stock and rating multiplier
 of :data:`catalog.schema.RELEVANCE`, applied with ``weight_by_field``).
 
@@ -47,6 +48,9 @@ STEMMED = "sf_stemmed"
 FOLDED = "sf_folded"
 RAW = "raw"
 SOURCE = "_source"
+HIT = "_hit"  # stored: the display fields of a visible product (what a search hit needs)
+HIT_FIELDS = ("id", "title", "brand", "category", "price", "currency", "rating", "review_count", "in_stock",
+              "image_url", "description")
 VISIBLE = "_visible"
 RANK = "_rank"
 ID = "id"
@@ -224,6 +228,7 @@ def physical_schema() -> PhysicalSchema:
         if f.hierarchical:
             path_key_field[f.name] = tantivy_name(path_name(f.name), "key")
     builder.add_bytes_field(SOURCE, stored=True)
+    builder.add_bytes_field(HIT, stored=True)
     builder.add_boolean_field(VISIBLE, indexed=True, fast=True)
     builder.add_float_field(RANK, fast=True)
     search_fields = []
@@ -235,7 +240,7 @@ def physical_schema() -> PhysicalSchema:
             exact = tantivy_name(f.name, "text", "exact") if _has_exact(f) else None
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
     layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
-                         + [SOURCE, VISIBLE, RANK, ANALYZER_VERSION], separators=(",", ":"))
+                         + [SOURCE, HIT, VISIBLE, RANK, ANALYZER_VERSION], separators=(",", ":"))
     fingerprint = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
     return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field,
                           path_key_field)
@@ -302,6 +307,8 @@ def build_document(state: Mapping[str, Any]) -> tantivy.Document:
     doc[VISIBLE] = visible
     if item is not None:
         doc[RANK] = rank_weight(bool(item.get("in_stock")), item.get("rating"))
+        doc[HIT] = json.dumps({k: item.get(k) for k in HIT_FIELDS}, separators=(",", ":"),
+                              ensure_ascii=False).encode()
     doc[SOURCE] = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
     return tantivy.Document.from_dict(doc, ps.schema)
 
