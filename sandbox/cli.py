@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     load.add_argument("--products", type=_positive, required=True, metavar="N", help="how many products")
     load.add_argument("--seed", type=int, default=42, help="generator seed (default 42): same seed, same catalog")
     load.add_argument("--no-content", action="store_true", help="items only, no S3 content objects")
-    load.add_argument("--wait", action="store_true", help="wait until every region's index has them")
+    load.add_argument("--wait", action="store_true",
+                      help="wait until every region's index has them, content included")
     load.set_defaults(func=_catalog_load)
 
     search = sub.add_parser("search", help="search the running sandbox (through the global port by default)")
@@ -212,7 +213,7 @@ def _status(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- catalog load
 def _catalog_load(args: argparse.Namespace) -> int:
-    from sandbox.client import load_catalog, wait_for_count
+    from sandbox.client import load_catalog, wait_for_load
 
     cfg = _config(args)
     endpoints = _running(cfg)
@@ -222,11 +223,12 @@ def _catalog_load(args: argparse.Namespace) -> int:
     print(f"loaded {n} products (seed {args.seed}) into {cfg.table_name} and s3://{cfg.bucket_name(cfg.primary)}/"
           f"products/ in {cfg.primary} in {time.monotonic() - started:.1f} s")
     if args.wait:
-        for region, url in endpoints.regions.items():
-            took = wait_for_count(url, n, timeout=300)
-            if took is None:
-                raise CLIError(f"{region}'s index did not reach {n} products within 300 s", EXIT_FINDINGS)
-            print(f"  {region}: {n} products searchable")
+        took = wait_for_load(cfg, endpoints, n, timeout=600)
+        if took is None:
+            raise CLIError(f"the regions' indexes did not reach {n} products with their content within 600 s",
+                           EXIT_FINDINGS)
+        print(f"  every region ({', '.join(endpoints.regions)}) has the {n} products and their content indexed, "
+              f"{took:.1f} s after the load")
     return EXIT_OK
 
 

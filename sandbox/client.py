@@ -86,6 +86,52 @@ def wait_for_count(base_url: str, n: int, timeout: float) -> float | None:
     return wait_until(lambda: search_total(base_url) == n, timeout, interval=0.25)
 
 
+def content_settled(cfg: DeploymentConfig, aws_endpoint: str) -> bool:
+    """Every bucket holds as many ``products/`` objects as the primary and every content
+    queue is drained (its approximate counts are 0): the indexes have all the content."""
+    counts = []
+    for region in cfg.regions:
+        s3 = client("s3", region, aws_endpoint)
+        n, token = 0, None
+        while True:
+            kw = {"Bucket": cfg.bucket_name(region), "Prefix": "products/"}
+            page = s3.list_objects_v2(**kw, **({"ContinuationToken": token} if token else {}))
+            n += page.get("KeyCount", 0)
+            token = page.get("NextContinuationToken")
+            if not token:
+                break
+        counts.append(n)
+    if len(set(counts)) != 1:
+        return False
+    for region in cfg.regions:
+        sqs = client("sqs", region, aws_endpoint)
+        url = sqs.get_queue_url(QueueName=cfg.queue_name(region))["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        if any(v != "0" for v in attrs.values()):
+            return False
+    return True
+
+
+def wait_for_load(cfg: DeploymentConfig, endpoints: Any, n: int, timeout: float) -> float | None:
+    """Seconds until every region's index shows ``n`` products and all content is indexed."""
+    start = time.monotonic()
+    for url in endpoints.regions.values():
+        if wait_for_count(url, n, timeout - (time.monotonic() - start)) is None:
+            return None
+    # queue counts are approximate for up to a second: require two settled readings in a row
+    settled = [False]
+
+    def twice() -> bool:
+        ok = content_settled(cfg, endpoints.aws)
+        done, settled[0] = ok and settled[0], ok
+        return done
+
+    if wait_until(twice, max(0.0, timeout - (time.monotonic() - start)), interval=1.2) is None:
+        return None
+    return time.monotonic() - start
+
+
 class Progress:
     """A one-line text progress bar on stderr (quiet when ``enabled`` is False)."""
 

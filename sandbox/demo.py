@@ -16,7 +16,7 @@ from typing import Any
 
 from catalog.config import DeploymentConfig
 from catalog.versioning import VersionClock
-from sandbox.client import HttpAnswer, get, load_catalog, table, wait_for_count, wait_until
+from sandbox.client import HttpAnswer, get, load_catalog, table, wait_for_count, wait_for_load, wait_until
 
 DEMO_QUERY = "wireless headphones"
 
@@ -63,11 +63,15 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000) -> int:
         load_catalog(cfg, endpoints.aws, products, progress=sys.stderr.isatty())
         _say(f"written in {time.monotonic() - t0:.1f} s; waiting for every region's indexer")
         for region, url in endpoints.regions.items():
-            took = wait_for_count(url, products, timeout=600)
-            if took is None:
+            if wait_for_count(url, products, timeout=600) is None:
                 _say(f"{region}: the index did not reach {products} products; see {sandbox.state / 'logs'}")
                 return 1
             _say(f"  {region}: {products} products searchable ({time.monotonic() - t0:.1f} s after the load began)")
+        if wait_for_load(cfg, endpoints, products, timeout=600) is None:
+            _say(f"the content did not reach every index; see {sandbox.state / 'logs'}")
+            return 1
+        _say(f"  content (S3 -> replication -> SQS -> indexer) indexed everywhere "
+             f"({time.monotonic() - t0:.1f} s after the load began)")
 
         _say(f"\n== 3. one search, answered by each region: {DEMO_QUERY!r}")
         answers: dict[str, Any] = {}

@@ -135,6 +135,19 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def free_port_block(n: int, host: str = "127.0.0.1", lo: int = 20000, hi: int = 32000) -> int:
+    """The first of ``n`` consecutive free ports, below the kernel's ephemeral range
+    (32768+ on Linux), so that no outgoing connection takes one before the sandbox binds it."""
+    import random
+
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(lo, hi - n)
+        if all(port_free(host, p) for p in range(base, base + n)):
+            return base
+    raise SandboxError(f"no {n} consecutive free ports between {lo} and {hi}")
+
+
 def check_ports(cfg: DeploymentConfig) -> None:
     """Raise :class:`SandboxError` naming the first configured port that is taken."""
     sb = cfg.sandbox

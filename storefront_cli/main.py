@@ -73,4 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m storefront_cli.main`: run the imported module's main, so that the CLIError
+    # the command modules import (storefront_cli.main.CLIError) is the one caught here.
+    from storefront_cli.main import main as _main
+
+    sys.exit(_main())

@@ -7,7 +7,6 @@ One moto server (and the resources the sandbox creates) for this module, on free
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,32 +25,12 @@ from sandbox.resources import create_resources
 from sandbox.route53 import Route53Emulator
 from sandbox.router import GlobalRouter
 from sandbox.s3_replication import S3Replicator
+from sandbox.state import free_port_block
 from sandbox.streams import StreamReader
 
 pytestmark = pytest.mark.xdist_group("sandbox-emulators")
 US, EU = "us-east-1", "eu-west-1"
 LAG = 0.2
-
-
-def free_port_block(n: int) -> int:
-    """The first of ``n`` consecutive free ports."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n > 65000:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 @pytest.fixture(scope="module")
