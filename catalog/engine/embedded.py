@@ -535,7 +535,7 @@ class EmbeddedEngine:
         else:
             page, next_after, total = self._field_page(searcher, query, request, after, total)
         facets = {name: _facet_values(name, raw_facets.get(name) or {}, request) for name in request.facets}
-        highlighter = eq.Highlighter(terms) if (request.highlight and terms) else None
+        highlighter = eq.highlighter(terms) if (request.highlight and terms) else None
         hits = [self._hit(searcher, addr, score, highlighter) for score, addr in page]
         next_cursor = None
         if next_after is not None:

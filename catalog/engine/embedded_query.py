@@ -25,6 +25,7 @@ import base64
 import hashlib
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +39,7 @@ from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
 from catalog.text import fold, normalize
 
 MAX_TERMS = 16
+MAX_VERDICTS = 20_000
 COMMON_MIN_DOCS = 1000  # a word in this many titles (and COMMON_FRACTION of them) needs no typo clause
 COMMON_FRACTION = 0.01
 SNIPPET_CHARS = 240
@@ -210,11 +212,24 @@ def _stem(token: str) -> str:
     return out[0] if out else token
 
 
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@lru_cache(maxsize=256)
+def highlighter(terms: Terms) -> Highlighter:
+    """One highlighter per analysed query: its word verdicts carry over to repeated searches."""
+    return Highlighter(terms)
+
+
 class Highlighter:
     """Marks the words of a text that the query matched (stemmed, exact, prefix or typo).
 
     Words are found with the index's own folded analyzer (offsets from ``pre_tokenize``);
-    each distinct word is judged once per search.
+    each distinct word is judged once (the verdicts are kept, up to ``MAX_VERDICTS``).
     """
 
     def __init__(self, terms: Terms) -> None:
@@ -232,6 +247,8 @@ class Highlighter:
                    or (self.prefix is not None and word.startswith(self.prefix))
                    or _stem(word) in self.stems
                    or any(_within(word, t, d) for t, d in self.fuzzy))
+            if len(self._seen) >= MAX_VERDICTS:
+                self._seen.clear()
             self._seen[word] = hit
         return hit
 
@@ -262,15 +279,16 @@ class Highlighter:
             if end < len(text):
                 sp = text.rfind(" ", start, end)
                 end = sp if sp > start else end
+        esc = html.escape if _SPECIAL.search(text) else _same
         out = []
         pos = start
         for a, b in spans:
             if a < start or b > end:
                 continue
-            out.append(html.escape(text[pos:a]))
-            out.append(HIGHLIGHT_PRE + html.escape(text[a:b]) + HIGHLIGHT_POST)
+            out.append(esc(text[pos:a]))
+            out.append(HIGHLIGHT_PRE + esc(text[a:b]) + HIGHLIGHT_POST)
             pos = b
-        out.append(html.escape(text[pos:end]))
+        out.append(esc(text[pos:end]))
         prefix = "\u2026" if start > 0 else ""
         suffix = "\u2026" if end < len(text) else ""
         return prefix + "".join(out) + suffix
