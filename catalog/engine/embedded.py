@@ -87,6 +87,8 @@ COUNT = "_total"
 _COUNT_AGG = {"value_count": {"field": VISIBLE}}
 SMALL_GROUP = 128  # a complete tie group up to this size is ordered from stored ids, not another search
 EXTRA = 48  # hits fetched beyond the page, so that a tie group at its end is seen whole
+# facet -> its single-valued field: filtered brand/category facets are counted in one (brand x leaf) pass
+_MATRIX = {"brand": "brand", "category": "category"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _F = tantivy.FieldType
 
@@ -691,6 +693,12 @@ class EmbeddedEngine:
     def _facet_aggs(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
                     filters: dict[str, tantivy.Query]) -> tuple[dict[str, Any], int | None]:
         """Raw aggregations per facet (each without its own filter), and the total if counted."""
+        split = {name for name in req.facets if name in filters}
+        if split and split <= set(_MATRIX):
+            try:
+                return self._matrix_aggs(searcher, req, base, filters, split)
+            except ValueError:  # e.g. too many buckets: one pass per facet instead
+                pass
         by_query: dict[str | None, list[str]] = {}
         for name in req.facets:
             by_query.setdefault(name if name in filters else None, []).append(name)
@@ -705,6 +713,48 @@ class EmbeddedEngine:
             if excluded is None:
                 total = int(out.pop(COUNT)["value"])
             raw.update(out)
+        return raw, total
+
+    def _matrix_aggs(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
+                     filters: dict[str, tantivy.Query], split: set[str]) -> tuple[dict[str, Any], int]:
+        """Brand and category facets with their own filters active, in one pass.
+
+        Brand and the leaf category are single-valued, so one aggregation over the query
+        without those filters, counted per (brand, leaf) cell, holds every answer: a facet
+        adds up the cells that match the *other* filter, the total the cells that match
+        both. (One pass instead of one per filtered facet, each re-running the text query.)
+        Other requested facets (no own filter here) are counted over the main query.
+        """
+        missing = "\u0000"
+        brand_field, leaf_field = _MATRIX["brand"], _MATRIX["category"]
+        q0 = eq.all_of(base + [f for k, f in filters.items() if k not in split])
+        agg = {"terms": {"field": brand_field, "size": 65_000, "missing": missing},
+               "aggs": {"c": {"terms": {"field": leaf_field, "size": 65_000, "missing": missing}}}}
+        cells = searcher.aggregate(q0, {"_m": agg})["_m"]["buckets"]
+        brand_keys = {fold(b) for b in req.brands} if "brand" in split else None
+        cat_keys = {_selection(c)[1] for c in req.categories} if "category" in split else None
+        brands: dict[str, int] = {}
+        leaves: dict[str, int] = {}
+        total = 0
+        for b in cells:
+            brand = b["key"]
+            brand_ok = brand_keys is None or (brand != missing and _folded(brand) in brand_keys)
+            for c in b["c"]["buckets"]:
+                leaf, n = c["key"], int(c["doc_count"])
+                leaf_ok = cat_keys is None or (leaf != missing and not cat_keys.isdisjoint(_folded_paths(leaf)))
+                if leaf_ok and brand != missing:
+                    brands[brand] = brands.get(brand, 0) + n
+                if brand_ok and leaf != missing:
+                    leaves[leaf] = leaves.get(leaf, 0) + n
+                if brand_ok and leaf_ok:
+                    total += n
+        raw: dict[str, Any] = {
+            "brand": {"buckets": [{"key": k, "doc_count": n} for k, n in brands.items()]},
+            "category": {"buckets": [{"key": k, "doc_count": n} for k, n in leaves.items()]},
+        }
+        rest = [name for name in req.facets if name not in _MATRIX]
+        if rest:
+            raw.update(searcher.aggregate(eq.all_of(base + list(filters.values())), {n: _agg(n) for n in rest}))
         return raw, total
 
     # ------------------------------------------------------------ suggest
@@ -754,6 +804,17 @@ def _path_info(label: str) -> tuple[int, str]:
     """A category path label -> (depth, folded path of its parent)."""
     levels = split_category(label)
     return len(levels), fold(" > ".join(levels[:-1]))
+
+
+@lru_cache(maxsize=65536)
+def _folded(label: str) -> str:
+    return fold(label)
+
+
+@lru_cache(maxsize=8192)
+def _folded_paths(label: str) -> frozenset[str]:
+    """The folded keys of a category label and all its ancestors (what a filter matches)."""
+    return frozenset(fold(p) for p in category_ancestors(label))
 
 
 @lru_cache(maxsize=1024)

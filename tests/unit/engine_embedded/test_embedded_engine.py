@@ -268,3 +268,21 @@ def test_common_title_words_skip_the_typo_clause(engine, monkeypatch):
     # a rare or unknown word keeps its typo tolerance
     assert engine.search(SearchRequest(text="lamx", facets=())).total.value == 4  # lamp x3, lamb
     assert "q1" in [h.id for h in engine.search(SearchRequest(text="lamb", facets=())).hits]
+
+
+def test_one_pass_brand_category_facets_equal_one_pass_per_facet(engine, catalog_1k, monkeypatch):
+    engine.apply([UpsertItem(g.product) for g in catalog_1k[:400]] + [UpsertItem(product("nobrand", brand=""))])
+    requests = [
+        SearchRequest(brands=("Sony", "bose")),
+        SearchRequest(categories=("Audio",), facets=("brand", "category")),
+        SearchRequest(text="wireless", brands=("Sony",), categories=("audio > headphones", "Computers")),
+        SearchRequest(text="pro", categories=("Clothing",), price_max=200, in_stock=True),
+        SearchRequest(brands=("Anker",), rating_min=4.0, facets=("brand", "price")),
+    ]
+    fast = [engine.search(r) for r in requests]
+    monkeypatch.setattr(embedded_module, "_MATRIX", {})  # one aggregation pass per filtered facet
+    slow = [engine.search(r) for r in requests]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.total == b.total and a.facets == b.facets
+        assert [h.id for h in a.hits] == [h.id for h in b.hits]
+    assert any(f.facets["brand"] for f in fast)
