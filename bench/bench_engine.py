@@ -216,10 +216,20 @@ def table(products: int, queries: int, f: dict[str, float]) -> str:
     ])
 
 
-def record(text: str) -> None:
+NOTES = """How: `EmbeddedEngine.apply` is timed over the whole load (read-modify-write, one writer
+and one commit per batch, each commit fsyncs); the raw baseline adds the already converted
+documents to a bare tantivy index of the same derived schema with one commit. Search: each
+request runs through `EmbeddedEngine.search` (token-built query, filters, disjunctive
+brand + category facets with the total, top 20 with highlights, next cursor), then the
+hand-built raw equivalent (4 text clauses, filters, top 20 loaded, one plain aggregation)
+on the raw index, interleaved one by one. The machine is shared with other engineers'
+work while this runs: the load average is given, and p99 mostly reflects that."""
+
+
+def record(text: str, load: str = "") -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = (f"## Engine (embedded, tantivy)\n\n`python -m bench engine` ({stamp}; {_machine()}).\n\n"
-            f"{text}\n\n")
+    body = (f"## Engine (embedded, tantivy)\n\n`python -m bench engine` ({stamp}; {_machine()}"
+            f"{'; load average ' + load if load else ''}).\n\n{text}\n\n{NOTES}\n\n")
     content = RESULTS.read_text()
     pattern = re.compile(r"(<!-- section:engine -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
     if not pattern.search(content):
@@ -233,11 +243,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--no-record", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
+    before = os.getloadavg()[0]
     figures = run(args.products, args.queries)
+    load = f"{before:.1f} at start, {os.getloadavg()[0]:.1f} at end"
     text = table(args.products, args.queries, figures)
     print(text)
+    print(f"load average: {load}")
     if not args.no_record:
-        record(text)
+        record(text, load)
         print(f"recorded in {RESULTS}")
     return 0
 
