@@ -8,7 +8,7 @@ One sandbox for this module, on free ports with a private state dir, always stop
 from __future__ import annotations
 
 import json
-import socket
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -42,26 +42,15 @@ state_dir = "state"
 
 
 def _free_ports() -> tuple[int, int, int]:
-    """An AWS port, a global port and two consecutive region ports, all free now."""
-    socks = []
-    try:
-        for _ in range(50):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            port = s.getsockname()[1]
-            with socket.socket() as nxt:
-                try:
-                    nxt.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-            others = [x.getsockname()[1] for x in socks[:-1] if abs(x.getsockname()[1] - port) > 1][:2]
-            if len(others) == 2:
-                return others[0], others[1], port
-        raise RuntimeError("no free ports")
-    finally:
-        for s in socks:
-            s.close()
+    """AWS, global and first region port: four consecutive ports free now."""
+    from sandbox.state import port_free
+
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randint(20000, 60000)
+        if all(port_free("127.0.0.1", base + i) for i in range(4)):
+            return base, base + 1, base + 2
+    raise RuntimeError("no four consecutive free ports")
 
 
 def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
