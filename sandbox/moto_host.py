@@ -86,7 +86,16 @@ class MotoHost:
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self._wait_serving()
+        self.reset()
         return self
+
+    def reset(self) -> None:
+        """Empty every backend (moto keeps them per process, across server restarts)."""
+        import urllib.request
+
+        req = urllib.request.Request(self.endpoint + "/moto-api/reset", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            resp.read()
 
     def _wait_serving(self, timeout: float = 10.0) -> None:
         import socket
