@@ -324,3 +324,20 @@ def test_router_serves_admin_routes_and_proxies_to_the_answer(env, regions_http)
         assert get(base, "/health").region == EU
     finally:
         router.stop()
+
+
+def test_latency_records_answer_the_nearest_healthy_region(env, regions_http):
+    cfg = parse_config({"name_prefix": "emulat", "regions": [US, EU], "routing": "latency", "sandbox": {
+        "aws_port": env["cfg"].sandbox.aws_port, "global_port": env["cfg"].sandbox.global_port,
+        "first_region_port": env["cfg"].sandbox.first_region_port}}, "test.toml")
+    res = create_resources(cfg, env["ep"])
+    records = client("route53", US, env["ep"]).list_resource_record_sets(HostedZoneId=res.hosted_zone_id)
+    latency = [r for r in records["ResourceRecordSets"] if r.get("Region")]
+    assert sorted(r["Region"] for r in latency) == sorted(cfg.regions)
+    checks = {r: res.regions[r].health_check_id for r in cfg.regions}
+    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, checks, cfg.regions, cfg.routing, 1, 1)
+    r53.refresh_records()
+    assert r53.answer_json()["routing"] == "latency" and r53.answer() == US
+    regions_http[US].status = 500
+    r53.check_once(checks[US])
+    assert r53.answer() == EU
