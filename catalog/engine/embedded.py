@@ -43,6 +43,7 @@ from catalog.engine import embedded_query as eq
 from catalog.engine.embedded_schema import (
     HIT,
     ID,
+    IDKEY,
     RANK,
     SOURCE,
     VISIBLE,
@@ -559,8 +560,21 @@ class EmbeddedEngine:
                    image_url=item.get("image_url"), score=score, highlight=highlight)
 
     @staticmethod
-    def _ids(searcher: tantivy.Searcher, addrs: Sequence[tantivy.DocAddress]) -> list[str]:
-        return [searcher.doc(a)[ID][0] for a in addrs]
+    def _by_id(searcher: tantivy.Searcher, addrs: Sequence[Any], keys: Sequence[int] | None = None) -> list[Any]:
+        """``addrs`` in id order: by the integer id key, the stored id only where keys collide."""
+        if len(addrs) < 2:
+            return list(addrs)
+        if keys is None:
+            keys = searcher.fast_field_values(IDKEY, list(addrs))
+        out: list[Any] = []
+        for _, run in itertools.groupby(sorted(zip(keys, range(len(addrs)), addrs, strict=True),
+                                               key=lambda t: (t[0], t[1])), key=lambda t: t[0]):
+            members = [a for _, _, a in run]
+            if len(members) > 1:
+                ids = [searcher.doc(a)[ID][0] for a in members]
+                members = [a for _, a in sorted(zip(ids, members, strict=True), key=lambda p: p[0])]
+            out.extend(members)
+        return out
 
     @staticmethod
     def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
@@ -589,8 +603,8 @@ class EmbeddedEngine:
         for _, group in itertools.groupby(hits, key=lambda h: h[0]):
             g = list(group)
             if len(g) > 1 and len(ordered) < end:
-                ids = self._ids(searcher, [a for _, a in g])
-                g = [h for _, h in sorted(zip(ids, g, strict=True), key=lambda p: p[0])]
+                score = g[0][0]
+                g = [(score, a) for a in self._by_id(searcher, [a for _, a in g])]
             ordered.extend(g)
             if len(ordered) >= end:
                 break
@@ -623,8 +637,15 @@ class EmbeddedEngine:
         if take <= 0:
             return []
         q = eq.all_of([query, self._eq_filter(field, ftype, value)])
-        hits = searcher.search(q, take, count=False, order_by_field=ID, order=tantivy.Order.Asc, offset=skip).hits
-        return [a for _, a in hits]
+        end = skip + take
+        limit = end + 1
+        while True:  # by the integer id key; a run of equal keys at the end is fetched whole
+            hits = searcher.search(q, limit, count=False, order_by_field=IDKEY, order=tantivy.Order.Asc).hits
+            if len(hits) < limit or hits[-1][0] != hits[end - 1][0]:
+                break
+            limit *= 2
+        ordered = self._by_id(searcher, [a for _, a in hits], [k for k, _ in hits])
+        return ordered[skip:end]
 
     def _field_page(self, searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
                     after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict | None, int]:
@@ -669,9 +690,7 @@ class EmbeddedEngine:
                 if hi > lo:
                     if complete and len(addrs) <= SMALL_GROUP:
                         # the whole tie group is here: order it by id from the stored ids
-                        if len(addrs) > 1:
-                            ids = self._ids(searcher, addrs)
-                            addrs = [a for _, a in sorted(zip(ids, addrs, strict=True), key=lambda p: p[0])]
+                        addrs = self._by_id(searcher, addrs)
                         got = addrs[lo - g_start:hi - g_start]
                     else:
                         got = self._group(searcher, q, field, ftype, value, lo - g_start, hi - lo)

@@ -18,7 +18,8 @@ schema's kinds and flags, following the sub-field naming rule in :mod:`catalog.s
 
 Engine bookkeeping, not catalog fields: ``_source`` (stored JSON of the whole document
 state: the read-modify-write base of ``apply``), ``_hit`` (stored JSON of the display
-fields: a search hit decodes only these), ``_visible`` (has an item and is not
+fields: a search hit decodes only these), ``_idkey`` (an integer that sorts like the id:
+ties are ordered by id without sorting on a text field), ``_visible`` (has an item and is not
 tombstoned: every read filters on it) and ``_rank`` (the in-stock and rating multiplier
 of :data:`catalog.schema.RELEVANCE`, applied with ``weight_by_field``).
 
@@ -48,6 +49,7 @@ STEMMED = "sf_stemmed"
 FOLDED = "sf_folded"
 RAW = "raw"
 SOURCE = "_source"
+IDKEY = "_idkey"  # u64: the id's first 8 bytes, big-endian: sorts like the id up to that prefix
 HIT = "_hit"  # stored: the display fields of a visible product (what a search hit needs)
 HIT_FIELDS = ("id", "title", "brand", "category", "price", "currency", "rating", "review_count", "in_stock",
               "image_url", "description")
@@ -231,6 +233,7 @@ def physical_schema() -> PhysicalSchema:
     builder.add_bytes_field(HIT, stored=True)
     builder.add_boolean_field(VISIBLE, indexed=True, fast=True)
     builder.add_float_field(RANK, fast=True)
+    builder.add_unsigned_field(IDKEY, fast=True)
     search_fields = []
     for f in SEARCHABLE:
         if f.kind is Kind.TEXT:
@@ -240,13 +243,19 @@ def physical_schema() -> PhysicalSchema:
             exact = tantivy_name(f.name, "text", "exact") if _has_exact(f) else None
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
     layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
-                         + [SOURCE, HIT, VISIBLE, RANK, ANALYZER_VERSION], separators=(",", ":"))
+                         + [SOURCE, HIT, VISIBLE, RANK, IDKEY, ANALYZER_VERSION], separators=(",", ":"))
     fingerprint = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
     return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field,
                           path_key_field)
 
 
 # ---------------------------------------------------------------- document state
+def id_key(pid: str) -> int:
+    """An integer that orders like the id for ids that differ in their first 8 bytes (ties
+    are resolved from the stored id): ordering by a text fast field is ~10x slower."""
+    return int.from_bytes(pid.encode()[:8].ljust(8, b"\0"), "big")
+
+
 def rank_multiplier(in_stock: bool, rating: float | None) -> float:
     """The mild in-stock and rating multiplier of :data:`RELEVANCE`."""
     m = RELEVANCE.in_stock_boost if in_stock else 1.0
@@ -305,6 +314,7 @@ def build_document(state: Mapping[str, Any]) -> tantivy.Document:
                 doc[name] = c
     visible = item is not None and not state.get("deleted")
     doc[VISIBLE] = visible
+    doc[IDKEY] = id_key(state["id"])
     if item is not None:
         doc[RANK] = rank_weight(bool(item.get("in_stock")), item.get("rating"))
         doc[HIT] = json.dumps({k: item.get(k) for k in HIT_FIELDS}, separators=(",", ":"),

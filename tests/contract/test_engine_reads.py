@@ -379,3 +379,13 @@ def test_large_tie_groups_page_in_id_order(engine, sort):
     text = "kettle" if sort is Sort.RELEVANCE else ""
     assert ids(engine, sort=sort, text=text) + ids(engine, sort=sort, text=text, page=2) == expected
     assert walk(engine, size=7, sort=sort, text=text) == expected
+
+
+@pytest.mark.parametrize("sort", [Sort.PRICE_ASC, Sort.RELEVANCE])
+def test_ties_follow_the_whole_id_not_a_prefix(engine, sort):
+    pids = [f"sku-000000-{i:03d}" for i in range(70)] + ["sku-0000", "sku-00000", "sku-0000000000-z"]
+    engine.apply([UpsertItem(product(pid, title="Same mug", price=3.0)) for pid in reversed(pids)])
+    expected = sorted(pids)
+    text = "mug" if sort is Sort.RELEVANCE else ""
+    assert ids(engine, sort=sort, text=text) == expected
+    assert walk(engine, size=7, sort=sort, text=text) == expected
