@@ -160,7 +160,8 @@ def _up_detached(cfg: Any, args: argparse.Namespace) -> int:
             lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
             last = lines[-1] if lines else f"exit code {proc.returncode}"
             last = last.removeprefix("storefront: error: ")
-            raise CLIError(f"the sandbox did not start: {last} (log: {log_path})")
+            where = "" if "(log: " in last else f" (log: {log_path})"
+            raise CLIError(f"the sandbox did not start: {last}{where}")
         if time.monotonic() - started > 300:
             proc.terminate()
             raise CLIError(f"the sandbox did not start within 300 s (log: {log_path})")
