@@ -28,6 +28,7 @@ from catalog.convert import TransformError, product_from_item
 from catalog.engine import (
     ClearContent,
     DocState,
+    EngineError,
     Operation,
     Outcome,
     SearchEngine,
@@ -74,6 +75,7 @@ class ReindexReport:
     seconds: float = 0.0
     build_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -101,6 +103,7 @@ class ReindexReport:
         lines.append(f"  count: new {self.new_count}, expected {self.expected_count}, previous {self.previous_count}")
         if self.previous_index:
             lines.append(f"  previous index {self.previous_index} kept (storefront reindex --rollback)")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
         lines.extend(f"  error: {e}" for e in self.errors)
         return "\n".join(lines)
 
@@ -213,13 +216,14 @@ class Reindexer:
                     report.failed += failed
                     bar.advance(len(batch))
             report.build_seconds = time.monotonic() - start
-            if previous is not None:
-                c = self.catch_up(previous, new, pool)
+            source = previous if previous is not None and self._readable(previous, report) else None
+            if source is not None:
+                c = self.catch_up(source, new, pool)
                 report.catch_up.append(c)
                 visible += c.visible_delta
+                report.previous_count = self.engine.count(index=source)
             report.expected_count = visible
             report.new_count = self.engine.count(index=new)
-            report.previous_count = self.engine.count(index=previous) if previous else None
             if report.failed:
                 report.errors.append(f"{report.failed} operations failed; the alias was not swapped")
             elif report.new_count != report.expected_count:
@@ -230,12 +234,24 @@ class Reindexer:
                 return report
             self.engine.swap_alias(new)
             report.swapped = True
-            if previous is not None:
+            if source is not None:
                 time.sleep(self.settle)
-                report.catch_up.append(self.catch_up(previous, new, pool))
+                report.catch_up.append(self.catch_up(source, new, pool))
                 report.new_count = self.engine.count(index=new)
         report.seconds = time.monotonic() - start
         return report
+
+    def _readable(self, index: str, report: ReindexReport) -> bool:
+        """Whether the previous index can be read (it may predate a schema change, which is
+        a reason to reindex): if not, the build is swapped in without a catch-up from it."""
+        try:
+            self.engine.count(index=index)
+            return True
+        except EngineError as exc:
+            report.warnings.append(f"previous index {index} is unreadable ({exc}); no catch-up from it: run "
+                                   f"`storefront audit --region {self.region} --repair` to re-apply writes made "
+                                   "during the build")
+            return False
 
     # -- rollback
     def rollback(self) -> ReindexReport:

@@ -89,3 +89,27 @@ def test_count_mismatch_leaves_alias_alone(cfg, clients, target, loaded, monkeyp
     assert not report.ok and not report.swapped
     assert "expected" in report.errors[0]
     assert eng.alias_target() == old
+
+
+def test_unreadable_previous_index_is_replaced_without_catch_up(target, loaded, monkeypatch):
+    from catalog.engine import EngineUnavailable
+
+    eng = target.engine(R)
+    old = eng.alias_target()
+    real_count, real_iter = type(eng).count, type(eng).iter_states
+
+    def count(self, *, index=None):
+        if index == old:
+            raise EngineUnavailable(f"index {old!r} was built with another index schema")
+        return real_count(self, index=index)
+
+    def iter_states(self, *, index=None, batch_size=1000):
+        assert index != old, "no catch-up may read the unreadable index"
+        return real_iter(self, index=index, batch_size=batch_size)
+
+    monkeypatch.setattr(type(eng), "count", count)
+    monkeypatch.setattr(type(eng), "iter_states", iter_states)
+    report = reindex(target, R, settle_seconds=0)
+    assert report.ok and report.swapped and eng.alias_target() == report.new_index
+    assert report.catch_up == [] and report.new_count == N
+    assert "audit --region eu-west-1 --repair" in report.warnings[0] and "warning:" in report.render()
