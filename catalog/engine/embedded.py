@@ -15,6 +15,19 @@ Each product is one document (delete by id + add) carrying a stored JSON source 
 whole state (item fields, content, both versions, tombstone), so ``apply`` is a
 read-modify-write under the writer lock that follows :mod:`catalog.versioning`.
 
+A search is one aggregation pass (facets, each without its own filter, and the total;
+filtered brand/category facets come from one brand x leaf pass) and one page pass:
+
+* relevance with text: top hits by score x the ``_rank`` multiplier; equal scores are
+  ordered by id; the cursor holds the position (it never skips or repeats on a static
+  index, and goes past the 10,000 depth limit);
+* any other order (and browsing by relevance, i.e. by ``_rank``): top hits by the fast
+  field, ties by id; the cursor is ``search_after``-like: the last value, how many docs
+  of that value's tie group were served, and the position.
+
+Ties are ordered by an integer key of the id's first 8 bytes and, where keys collide,
+by the stored id (ordering on the text id field costs ~10x more).
+
 Not for Lambda: this module imports tantivy (``engine_from_env`` imports it only when
 ``SEARCH_ENGINE=embedded``).
 """
