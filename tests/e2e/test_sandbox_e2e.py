@@ -218,3 +218,21 @@ def test_search_and_status_commands(sbx):
     assert {h["id"] for h in body["hits"]} <= generated
     started = time.monotonic()
     assert _served_by(ep.global_url) in ep.regions and time.monotonic() - started < 5
+
+
+def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
+    base = free_port_block(4)
+    config = tmp_path / "storefront.toml"
+    config.write_text(CONFIG.format(aws=base, glob=base + 1, first=base + 2))
+    demo = storefront(config, "demo", "--products", "60", timeout=600)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    out = demo.stdout
+    assert "both regions answer identically" in out
+    assert "from us-east-1" in out and "from eu-west-1" in out
+    lag = float(out.split("searchable in eu-west-1 after ")[1].split(" s")[0])
+    assert 0.1 <= lag < 30
+    assert out.rstrip().endswith("sandbox stopped")
+    assert not (tmp_path / "state" / "endpoints.json").exists()
+    from sandbox.state import port_free
+
+    assert all(port_free("127.0.0.1", p) for p in range(base, base + 4))
