@@ -167,10 +167,11 @@ class Propagator:
     deleted everywhere, and each region's index gets its table's state through the port.
     """
 
-    def __init__(self, target: Target, interval: float = 0.1) -> None:
+    def __init__(self, target: Target, interval: float = 0.2) -> None:
         self.t = target
         self.interval = interval
         self._known: set[str] = set()
+        self._indexed: dict[tuple[str, str], tuple[str, int]] = {}  # what each index was last given
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -199,7 +200,9 @@ class Propagator:
                 best = max((t[pid] for t in tables.values() if pid in t), key=lambda i: int(i["version"]))
                 if pid not in table or int(table[pid]["version"]) < int(best["version"]):
                     ddb.put_item(TableName=cfg.table_name, Item=serialize_item(best))
-                ops.append(UpsertItem(product_from_item(best)))
+                if self._indexed.get((region, pid)) != ("item", int(best["version"])):
+                    ops.append(UpsertItem(product_from_item(best)))
+                    self._indexed[(region, pid)] = ("item", int(best["version"]))
             for pid in deleted:
                 gone = [t[pid] for t in tables.values() if pid in t]
                 if pid in table:
@@ -207,6 +210,7 @@ class Propagator:
                 version = max([int(i["version"]) for i in gone], default=0)
                 if version:
                     ops.append(Tombstone(pid, version))
+                    self._indexed[(region, pid)] = ("tombstone", version)
             if ops:
                 self.t.engine(region).apply(ops)
         self._known = ids - deleted
