@@ -482,18 +482,34 @@ class EmbeddedEngine:
         return {pid: self._doc_state(s) for pid, s in self._load_states(searcher, wanted).items()}
 
     def iter_states(self, *, index: str | None = None, batch_size: int = 1000) -> Iterator[DocState]:
+        """Every stored document's state in id order, a page of whole id-key runs at a time,
+        each page resumed from a key (``search_after`` on the integer id key): bounded memory."""
         if batch_size < 1:
             raise InvalidRequest("batch_size", "must be 1 or more")
         searcher = self._reader(index)  # one consistent snapshot for the whole walk
-        offset = 0
+        schema = self._schema.schema
+        start: int | None = None  # the next page starts at this key (inclusive)
         while True:
-            hits = searcher.search(tantivy.Query.all_query(), batch_size, count=False, order_by_field=ID,
-                                   order=tantivy.Order.Asc, offset=offset).hits
-            for _, addr in hits:
-                yield self._doc_state(json.loads(searcher.doc(addr)[SOURCE][0]))
-            if len(hits) < batch_size:
+            q = tantivy.Query.all_query() if start is None else \
+                tantivy.Query.range_query(schema, IDKEY, _F.Unsigned, start, None)
+            hits = searcher.search(q, batch_size, count=False, order_by_field=IDKEY, order=tantivy.Order.Asc).hits
+            if not hits:
                 return
-            offset += batch_size
+            full, last = len(hits) == batch_size, hits[-1][0]
+            if full and hits[0][0] == last:  # one run of equal keys fills the page: take it whole
+                run = tantivy.Query.range_query(schema, IDKEY, _F.Unsigned, last, last)
+                addrs = [a for _, a in searcher.search(run, searcher.search(run, 1, count=True).count,
+                                                       count=False).hits]
+                ordered, start = self._by_id(searcher, addrs), last + 1
+            elif full:  # the last run may go on: it starts the next page
+                kept = [h for h in hits if h[0] != last]
+                ordered, start = self._by_id(searcher, [a for _, a in kept], [k for k, _ in kept]), last
+            else:
+                ordered = self._by_id(searcher, [a for _, a in hits], [k for k, _ in hits])
+            for addr in ordered:
+                yield self._doc_state(json.loads(searcher.doc(addr)[SOURCE][0]))
+            if not full or start > 2**64 - 1:
+                return
 
     def count(self, *, index: str | None = None) -> int:
         return self._reader(index).search(eq.visible_filter(), 1, count=True).count

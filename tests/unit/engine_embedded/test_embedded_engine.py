@@ -286,3 +286,12 @@ def test_one_pass_brand_category_facets_equal_one_pass_per_facet(engine, catalog
         assert a.total == b.total and a.facets == b.facets
         assert [h.id for h in a.hits] == [h.id for h in b.hits]
     assert any(f.facets["brand"] for f in fast)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 1000])
+def test_iter_states_walks_in_id_order_across_key_collisions(engine, batch_size):
+    pids = ([f"sku-0000-{i:02d}" for i in range(12)] + ["a", "b", "sku-0000", "sku-00001", "zz-top"]
+            + [f"p{i}" for i in range(5)])
+    engine.apply([UpsertItem(product(pid)) for pid in reversed(pids)] + [Tombstone("dead", 1)])
+    walked = [s.id for s in engine.iter_states(batch_size=batch_size)]
+    assert walked == sorted([*pids, "dead"])
