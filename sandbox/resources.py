@@ -5,9 +5,10 @@ takes them. Per region: the products table with a ``NEW_AND_OLD_IMAGES`` stream 
 does not replicate global tables, so the same table is created in each region and
 :mod:`sandbox.global_tables` replicates), the versioned content bucket with
 ``products/`` event notifications to the content queue, the content queue and the
-indexer's dead-letter queue, and the SSM maintenance parameter (``"off"``). The primary
-bucket carries one replication rule per secondary bucket (``products/``, delete markers
-replicated), which :mod:`sandbox.s3_replication` honours. Globally: a Route 53 hosted
+indexer's dead-letter queue, and the SSM maintenance parameter (``"off"``). Every bucket
+carries one replication rule per other bucket, as the CDK app puts them (rule ``to-<region>``,
+delete markers replicated, replica modification sync on), which
+:mod:`sandbox.s3_replication` honours. Globally: a Route 53 hosted
 zone, one HTTP health check per region on its ``/health`` (tagged ``Name`` and
 ``storefront:region``), and the failover (or latency) records of the search name.
 """
@@ -26,7 +27,7 @@ ZONE_NAME = "sandbox.localhost"
 MAINTENANCE_OFF = "off"
 CONTENT_QUEUE_VISIBILITY_SECONDS = 30
 CONTENT_QUEUE_MAX_RECEIVES = 5
-REPLICATION_ROLE = "arn:aws:iam::{account}:role/{prefix}-s3-replication"
+REPLICATION_ROLE = "arn:aws:iam::{account}:role/{prefix}-content-replication-{region}"
 
 
 @dataclass
@@ -109,20 +110,31 @@ def _create_region(cfg: DeploymentConfig, endpoint: str, region: str, account: s
     )
 
 
+def replication_rule_id(destination: str) -> str:
+    """The rule id the CDK app gives the rule that replicates to ``destination``'s bucket."""
+    return f"to-{destination}"
+
+
 def _configure_bucket_replication(cfg: DeploymentConfig, endpoint: str, out: Resources) -> None:
-    primary = out.regions[cfg.primary]
-    rules = [{
-        "ID": f"products-to-{region}",
-        "Priority": i + 1,
-        "Status": "Enabled",
-        "Filter": {"Prefix": CONTENT_PREFIX},
-        "DeleteMarkerReplication": {"Status": "Enabled"},
-        "Destination": {"Bucket": f"arn:aws:s3:::{out.regions[region].bucket}"},
-    } for i, region in enumerate(cfg.secondaries)]
-    client("s3", cfg.primary, endpoint).put_bucket_replication(Bucket=primary.bucket, ReplicationConfiguration={
-        "Role": REPLICATION_ROLE.format(account=cfg.sandbox.account, prefix=cfg.name_prefix),
-        "Rules": rules,
-    })
+    """As the CDK app does: every bucket replicates to every other bucket (delete markers
+    included, replica modification sync on, Replication Time Control with metrics)."""
+    for region in cfg.regions:
+        rules = [{
+            "ID": replication_rule_id(other),
+            "Priority": priority,
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Enabled"},
+            "SourceSelectionCriteria": {"ReplicaModifications": {"Status": "Enabled"}},
+            "Destination": {
+                "Bucket": f"arn:aws:s3:::{out.regions[other].bucket}",
+                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
+            },
+        } for priority, other in enumerate(r for r in cfg.regions if r != region)]
+        role = REPLICATION_ROLE.format(account=cfg.sandbox.account, prefix=cfg.name_prefix, region=region)
+        client("s3", region, endpoint).put_bucket_replication(Bucket=out.regions[region].bucket,
+                                                              ReplicationConfiguration={"Role": role, "Rules": rules})
 
 
 def _create_route53(cfg: DeploymentConfig, endpoint: str, out: Resources) -> None:

@@ -5,9 +5,10 @@ module runs inside the supervisor process that hosts the moto server and follows
 documented behaviour of S3 replication (live replication, V2 rule schema):
 
 * **What is replicated:** new object versions whose key matches an *enabled* rule's
-  filter prefix (``products/`` in the sandbox), from the bucket that carries the rule to
-  the rule's destination bucket. Replicas are not replicated again (no replica
-  modification sync), so two-way rules never loop.
+  filter prefix, from the bucket that carries the rule to the rule's destination bucket
+  (in the sandbox, as the CDK app configures it: every bucket to every other). Replicas
+  are not replicated again (replica modification sync only carries metadata changes,
+  which the sandbox does not make), so two-way rules never loop.
 * **Asynchronous:** each version is copied ``lag`` seconds after it was written
   (``sandbox.replication_lag_ms``); in the meantime ``HeadObject`` on the source says
   ``ReplicationStatus: PENDING``, then ``COMPLETED`` (or ``FAILED``); the copy says
