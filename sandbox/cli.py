@@ -195,9 +195,14 @@ def _status(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     endpoints = _running(cfg)
-    checks = get(endpoints.global_url, "/_sandbox/route53/health-checks").body
-    answer = get(endpoints.global_url, "/_sandbox/route53/answer").body
-    health = {r: get(url, cfg.health_check.path).status for r, url in endpoints.regions.items()}
+    try:
+        checks = get(endpoints.global_url, "/_sandbox/route53/health-checks").body
+        answer = get(endpoints.global_url, "/_sandbox/route53/answer").body
+        health = {r: get(url, cfg.health_check.path).status for r, url in endpoints.regions.items()}
+    except OSError as exc:
+        raise CLIError(f"the sandbox (pid {endpoints.pid}) does not answer: {exc}; "
+                       "restart it with `storefront sandbox down` and `storefront sandbox up --detach`",
+                       EXIT_FINDINGS) from None
     if args.json:
         print(json.dumps({"endpoints": endpoints.to_json(), "health_checks": checks["health_checks"],
                           "answer": answer, "health": health}, indent=2))
@@ -219,8 +224,14 @@ def _catalog_load(args: argparse.Namespace) -> int:
     cfg = _config(args)
     endpoints = _running(cfg)
     started = time.monotonic()
-    n = load_catalog(cfg, endpoints.aws, args.products, seed=args.seed, content=not args.no_content,
-                     progress=sys.stderr.isatty())
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        n = load_catalog(cfg, endpoints.aws, args.products, seed=args.seed, content=not args.no_content,
+                         progress=sys.stderr.isatty())
+    except (BotoCoreError, ClientError) as exc:
+        raise CLIError(f"writing to the sandbox's AWS endpoint {endpoints.aws} failed: {exc}; "
+                       "check it with `storefront sandbox status`", EXIT_FINDINGS) from None
     print(f"loaded {n} products (seed {args.seed}) into {cfg.table_name} and s3://{cfg.bucket_name(cfg.primary)}/"
           f"products/ in {cfg.primary} in {time.monotonic() - started:.1f} s")
     if args.wait:
