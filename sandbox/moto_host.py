@@ -11,7 +11,8 @@ period directly and keeps the same rule (a message older than the retention peri
 not delivered). Likewise every ``SendMessage`` computes all queue attributes, including the
 three ``ApproximateNumberOfMessages*`` counts (each a scan of the queue); those counts are
 kept for 1 s, which SQS's own semantics allow (the counts are approximate and eventually
-consistent on AWS too).
+consistent on AWS too). :class:`MotoHost` installs both while it runs and restores moto's
+own on stop, so other moto users in the same process (tests) are not affected.
 """
 
 from __future__ import annotations
@@ -22,34 +23,41 @@ import time
 from typing import Any
 
 log = logging.getLogger(__name__)
-_tuned = False
+_originals: dict[tuple[Any, str], Any] = {}
 _lock = threading.Lock()
+COUNT_PROPERTIES = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
+                    "approximate_number_of_messages_delayed")
+COUNT_CACHE_SECONDS = 1.0
 
 
 def tune_moto() -> None:
-    global _tuned
+    """Install the replacements (idempotent); :func:`untune_moto` restores moto's own."""
     with _lock:
-        if _tuned:
+        if _originals:
             return
         from moto.core.utils import unix_time
-        from moto.sqs.models import SQSBackend
+        from moto.sqs.models import Queue, SQSBackend
 
         def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
             queue = self.get_queue(queue_name)
             retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
             return retain_until > unix_time()
 
-        SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
-        from moto.sqs.models import Queue
+        replacements: list[tuple[Any, str, Any]] = [
+            (SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period),
+        ]
+        replacements += [(Queue, name, _cached_count(name, getattr(Queue, name))) for name in COUNT_PROPERTIES]
+        for owner, name, value in replacements:
+            _originals[(owner, name)] = owner.__dict__[name]
+            setattr(owner, name, value)
 
-        for name in COUNT_PROPERTIES:
-            setattr(Queue, name, _cached_count(name, getattr(Queue, name)))
-        _tuned = True
 
-
-COUNT_PROPERTIES = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
-                    "approximate_number_of_messages_delayed")
-COUNT_CACHE_SECONDS = 1.0
+def untune_moto() -> None:
+    """Put moto's own implementations back (other code in this process may use moto)."""
+    with _lock:
+        for (owner, name), value in _originals.items():
+            setattr(owner, name, value)
+        _originals.clear()
 
 
 def _cached_count(name: str, original: property) -> property:
@@ -113,3 +121,4 @@ class MotoHost:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        untune_moto()

@@ -158,3 +158,20 @@ def test_planned_endpoints_follow_the_configuration(tmp_path):
     assert ep.regions == {"us-east-1": "http://127.0.0.1:20002", "eu-west-1": "http://127.0.0.1:20003"}
     assert ep.index_dirs["eu-west-1"] == str(tmp_path / "index" / "eu-west-1")
     assert ep.to_json()["pid"] == 123
+
+
+def test_moto_tuning_is_undone_for_other_users_of_moto_in_the_process():
+    from moto.sqs.models import Queue, SQSBackend
+
+    from sandbox.moto_host import tune_moto, untune_moto
+
+    before = (Queue.__dict__["approximate_number_of_messages"],
+              SQSBackend.__dict__["is_message_valid_based_on_retention_period"])
+    tune_moto()
+    try:
+        assert Queue.__dict__["approximate_number_of_messages"] is not before[0]
+    finally:
+        untune_moto()
+    after = (Queue.__dict__["approximate_number_of_messages"],
+             SQSBackend.__dict__["is_message_valid_based_on_retention_period"])
+    assert after == before
