@@ -21,7 +21,7 @@ from catalog.model import Content, Product, category_ancestors, split_category
 from catalog.schema import subfield
 
 MAX_ID_LEN = 256
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")  # also published in the OpenAPI document
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -136,7 +136,7 @@ def _timestamp(item: Mapping[str, Any], name: str, pid: str | None) -> str | Non
 def validate_id(value: Any, field: str = "id") -> str:
     if not isinstance(value, str) or not value:
         raise TransformError(field, "is required and must be a non-empty string")
-    if len(value) > MAX_ID_LEN or not _ID.match(value):
+    if len(value) > MAX_ID_LEN or not ID_PATTERN.fullmatch(value):
         raise TransformError(field, f"must be 1-{MAX_ID_LEN} of A-Z a-z 0-9 . _ : - (got {value[:40]!r})")
     return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from catalog.convert import _ID as ID_PATTERN
+from catalog.convert import ID_PATTERN
 from catalog.schema import FACET_NAMES
 from search_api import params as P
 from search_api.responses import ERROR_CODES, dumps

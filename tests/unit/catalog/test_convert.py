@@ -56,6 +56,7 @@ def test_product_item_roundtrip(catalog_1k):
     [
         ({"id": ""}, "id"),
         ({"id": "a/b"}, "id"),
+        ({"id": "p1\n"}, "id"),
         ({"title": None}, "title"),
         ({"title": 5}, "title"),
         ({"price": Decimal("-1")}, "price"),
