@@ -768,40 +768,59 @@ class EmbeddedEngine:
         """Brand and category facets with their own filters active, in one pass.
 
         Brand and the leaf category are single-valued, so one aggregation over the query
-        without those filters, counted per (brand, leaf) cell, holds every answer: a facet
+        without those filters, counted per (outer, inner) cell, holds every answer: a facet
         adds up the cells that match the *other* filter, the total the cells that match
         both. (One pass instead of one per filtered facet, each re-running the text query.)
-        Other requested facets (no own filter here) are counted over the main query.
+        The outer dimension is the filtered one; when only one is filtered, the other
+        requested facets (price, rating: no own filter here) are counted under the outer
+        buckets that match it, else in a pass over the main query.
         """
         missing = "\u0000"
-        brand_field, leaf_field = _MATRIX["brand"], _MATRIX["category"]
-        q0 = eq.all_of(base + [f for k, f in filters.items() if k not in split])
-        agg = {"terms": {"field": brand_field, "size": 65_000, "missing": missing},
-               "aggs": {"c": {"terms": {"field": leaf_field, "size": 65_000, "missing": missing}}}}
-        cells = searcher.aggregate(q0, {"_m": agg})["_m"]["buckets"]
-        brand_keys = {fold(b) for b in req.brands} if "brand" in split else None
-        cat_keys = {_selection(c)[1] for c in req.categories} if "category" in split else None
-        brands: dict[str, int] = {}
-        leaves: dict[str, int] = {}
-        total = 0
-        for b in cells:
-            brand = b["key"]
-            brand_ok = brand_keys is None or (brand != missing and _folded(brand) in brand_keys)
-            for c in b["c"]["buckets"]:
-                leaf, n = c["key"], int(c["doc_count"])
-                leaf_ok = cat_keys is None or (leaf != missing and not cat_keys.isdisjoint(_folded_paths(leaf)))
-                if leaf_ok and brand != missing:
-                    brands[brand] = brands.get(brand, 0) + n
-                if brand_ok and leaf != missing:
-                    leaves[leaf] = leaves.get(leaf, 0) + n
-                if brand_ok and leaf_ok:
-                    total += n
-        raw: dict[str, Any] = {
-            "brand": {"buckets": [{"key": k, "doc_count": n} for k, n in brands.items()]},
-            "category": {"buckets": [{"key": k, "doc_count": n} for k, n in leaves.items()]},
-        }
+        outer, inner = ("category", "brand") if split == {"category"} else ("brand", "category")
+        keys = {"brand": {fold(b) for b in req.brands} if "brand" in split else None,
+                "category": {_selection(c)[1] for c in req.categories} if "category" in split else None}
         rest = [name for name in req.facets if name not in _MATRIX]
-        if rest:
+        nested_rest = rest if len(split) == 1 else []
+        q0 = eq.all_of(base + [f for k, f in filters.items() if k not in split])
+        sub: dict[str, Any] = {"i": {"terms": {"field": _MATRIX[inner], "size": 65_000, "missing": missing}}}
+        sub.update({name: _agg(name) for name in nested_rest})
+        agg = {"terms": {"field": _MATRIX[outer], "size": 65_000, "missing": missing}, "aggs": sub}
+        cells = searcher.aggregate(q0, {"_m": agg})["_m"]["buckets"]
+
+        def ok(dim: str, value: str) -> bool:
+            wanted = keys[dim]
+            if wanted is None:
+                return True
+            if value == missing:
+                return False
+            if dim == "brand":
+                return _folded(value) in wanted
+            return not wanted.isdisjoint(_folded_paths(value))
+
+        counts: dict[str, dict[str, int]] = {outer: {}, inner: {}}
+        nested: dict[str, dict[Any, int]] = {name: {} for name in nested_rest}
+        total = 0
+        for o in cells:
+            o_value = o["key"]
+            o_ok = ok(outer, o_value)
+            for i in o["i"]["buckets"]:
+                i_value, n = i["key"], int(i["doc_count"])
+                i_ok = ok(inner, i_value)
+                if i_ok and o_value != missing:
+                    counts[outer][o_value] = counts[outer].get(o_value, 0) + n
+                if o_ok and i_value != missing:
+                    counts[inner][i_value] = counts[inner].get(i_value, 0) + n
+                if o_ok and i_ok:
+                    total += n
+            if o_ok:  # the inner dimension is not filtered here: the whole outer bucket matches
+                for name in nested_rest:
+                    for b in o[name]["buckets"]:
+                        nested[name][b.get("key")] = nested[name].get(b.get("key"), 0) + int(b["doc_count"])
+        raw: dict[str, Any] = {dim: {"buckets": [{"key": k, "doc_count": n} for k, n in c.items()]}
+                               for dim, c in counts.items()}
+        for name in nested_rest:
+            raw[name] = {"buckets": [{"key": k, "doc_count": n} for k, n in nested[name].items()]}
+        if rest and not nested_rest:
             raw.update(searcher.aggregate(eq.all_of(base + list(filters.values())), {n: _agg(n) for n in rest}))
         return raw, total
 

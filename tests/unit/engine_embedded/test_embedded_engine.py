@@ -278,6 +278,9 @@ def test_one_pass_brand_category_facets_equal_one_pass_per_facet(engine, catalog
         SearchRequest(text="wireless", brands=("Sony",), categories=("audio > headphones", "Computers")),
         SearchRequest(text="pro", categories=("Clothing",), price_max=200, in_stock=True),
         SearchRequest(brands=("Anker",), rating_min=4.0, facets=("brand", "price")),
+        SearchRequest(categories=("Audio > Headphones",)),  # all four facets, category filtered
+        SearchRequest(text="wireless", brands=("Sony", "JBL"), in_stock=True),  # all four, brand filtered
+        SearchRequest(brands=("Sony",), categories=("Audio",), facets=("rating", "brand", "category")),
     ]
     fast = [engine.search(r) for r in requests]
     monkeypatch.setattr(embedded_module, "_MATRIX", {})  # one aggregation pass per filtered facet
