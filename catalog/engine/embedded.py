@@ -54,12 +54,15 @@ from catalog.convert import product_from_fields
 from catalog.engine import EngineConfigError
 from catalog.engine import embedded_query as eq
 from catalog.engine.embedded_schema import (
+    BAND_DIGITS,
+    BANDS,
     HIT,
     ID,
     IDKEY,
     RANK,
     SOURCE,
     VISIBLE,
+    band_facets,
     content_from_source,
     content_to_source,
     physical_schema,
@@ -754,13 +757,13 @@ class EmbeddedEngine:
         total = None
         for excluded, names in by_query.items():
             q = eq.all_of(base + [f for k, f in filters.items() if k != excluded])
-            aggs = {name: _agg(name) for name in names}
+            aggs = _aggs(names)
             if excluded is None:
                 aggs[COUNT] = _COUNT_AGG  # this is the main query: count it here
             out = searcher.aggregate(q, aggs)
             if excluded is None:
                 total = int(out.pop(COUNT)["value"])
-            raw.update(out)
+            raw.update({name: out[_agg_key(name)] for name in names})
         return raw, total
 
     def _matrix_aggs(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
@@ -783,7 +786,7 @@ class EmbeddedEngine:
         nested_rest = rest if len(split) == 1 else []
         q0 = eq.all_of(base + [f for k, f in filters.items() if k not in split])
         sub: dict[str, Any] = {"i": {"terms": {"field": _MATRIX[inner], "size": 65_000, "missing": missing}}}
-        sub.update({name: _agg(name) for name in nested_rest})
+        sub.update(_aggs(nested_rest))
         agg = {"terms": {"field": _MATRIX[outer], "size": 65_000, "missing": missing}, "aggs": sub}
         cells = searcher.aggregate(q0, {"_m": agg})["_m"]["buckets"]
 
@@ -814,14 +817,15 @@ class EmbeddedEngine:
                     total += n
             if o_ok:  # the inner dimension is not filtered here: the whole outer bucket matches
                 for name in nested_rest:
-                    for b in o[name]["buckets"]:
+                    for b in o[_agg_key(name)]["buckets"]:
                         nested[name][b.get("key")] = nested[name].get(b.get("key"), 0) + int(b["doc_count"])
         raw: dict[str, Any] = {dim: {"buckets": [{"key": k, "doc_count": n} for k, n in c.items()]}
                                for dim, c in counts.items()}
         for name in nested_rest:
             raw[name] = {"buckets": [{"key": k, "doc_count": n} for k, n in nested[name].items()]}
         if rest and not nested_rest:
-            raw.update(searcher.aggregate(eq.all_of(base + list(filters.values())), {n: _agg(n) for n in rest}))
+            out = searcher.aggregate(eq.all_of(base + list(filters.values())), _aggs(rest))
+            raw.update({name: out[_agg_key(name)] for name in rest})
         return raw, total
 
     # ------------------------------------------------------------ suggest
@@ -896,8 +900,35 @@ def _rating_edges(minimums: Sequence[float]) -> list[tuple[float, float | None]]
     return [(m, asc[i + 1] if i + 1 < len(asc) else None) for i, m in enumerate(asc)]
 
 
+def _band_counts(name: str, buckets: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """Bucket index -> count of a band facet, added up from the ``_bands`` code buckets."""
+    pos = band_facets()[name].position
+    counts: dict[int, int] = {}
+    for b in buckets:
+        key = b.get("key")
+        if isinstance(key, str) and len(key) > pos and key[pos] != "-":
+            i = BAND_DIGITS.index(key[pos])
+            counts[i] = counts.get(i, 0) + int(b["doc_count"])
+    return counts
+
+
+def _agg_key(name: str) -> str:
+    """The aggregation that counts facet ``name``: all band facets share one over ``_bands``."""
+    return BANDS if name in band_facets() else name
+
+
+def _aggs(names: Sequence[str]) -> dict[str, Any]:
+    """The aggregations of the facets ``names`` (one terms aggregation for all band facets)."""
+    return {_agg_key(name): _agg(name) for name in names}
+
+
 def _agg(name: str) -> dict[str, Any]:
     facet = FACETS_BY_NAME[name]
+    bands = band_facets()
+    if name in bands:
+        # one cheap terms aggregation over the band codes instead of a range aggregation over
+        # the float column (~0.15 ms instead of 0.6-1.2 ms at 100k docs); see _facet_values
+        return {"terms": {"field": BANDS, "size": _band_code_space()}}
     if facet.kind == "hierarchy":
         # the leaf path is single-valued: count leaves, add them up into their ancestors
         # (a terms aggregation over the multi-valued ancestor field costs ~30x more)
@@ -924,9 +955,25 @@ def _agg(name: str) -> dict[str, Any]:
     return {"range": {"field": facet.field, "ranges": ranges}}
 
 
+@lru_cache(maxsize=1)
+def _band_code_space() -> int:
+    """How many distinct band codes there can be (the terms aggregation keeps them all)."""
+    n = 1
+    for bf in band_facets().values():
+        n *= len(bf.edges) + 1
+    return max(n, 10)
+
+
 def _facet_values(name: str, raw: Mapping[str, Any], req: SearchRequest) -> list[FacetValue] | list[RangeBucket]:
     facet = FACETS_BY_NAME[name]
     buckets = raw.get("buckets") or []
+    bands = band_facets().get(name)
+    if bands is not None:
+        counts = _band_counts(name, buckets)
+        if facet.kind == "ranges":
+            return [RangeBucket(lo, hi, counts.get(i, 0)) for i, (lo, hi) in enumerate(bands.edges)]
+        return [FacetValue(float(m), sum(n for i, n in counts.items() if bands.edges[i][0] >= float(m)))
+                for m in facet.minimums]
     if facet.kind == "terms":
         counts = sorted(((b["key"], int(b["doc_count"])) for b in buckets if b["doc_count"] > 0),
                         key=lambda kv: (-kv[1], kv[0]))

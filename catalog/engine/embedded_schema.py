@@ -20,8 +20,11 @@ Engine bookkeeping, not catalog fields: ``_source`` (stored JSON of the whole do
 state: the read-modify-write base of ``apply``), ``_hit`` (stored JSON of the display
 fields: a search hit decodes only these), ``_idkey`` (an integer that sorts like the id:
 ties are ordered by id without sorting on a text field), ``_visible`` (has an item and is not
-tombstoned: every read filters on it) and ``_rank`` (the in-stock and rating multiplier
-of :data:`catalog.schema.RELEVANCE`, applied with ``weight_by_field``).
+tombstoned: every read filters on it), ``_rank`` (the in-stock and rating multiplier
+of :data:`catalog.schema.RELEVANCE`, applied with ``weight_by_field``) and ``_bands`` (a
+keyword fast field: the bucket of every ``ranges``/``minimum`` facet in one short code, see
+:func:`band_facets`: a terms aggregation over it counts the price and rating facets ~5x
+cheaper than range aggregations over the float columns).
 
 This module imports tantivy: only the embedded adapter imports it, never a Lambda.
 """
@@ -29,6 +32,7 @@ This module imports tantivy: only the embedded adapter imports it, never a Lambd
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -41,7 +45,7 @@ import tantivy
 
 from catalog.convert import content_fields, item_fields
 from catalog.model import Content
-from catalog.schema import FIELDS, RELEVANCE, SEARCHABLE, Field, Kind, subfield
+from catalog.schema import FACETS, FIELDS, RELEVANCE, SEARCHABLE, Field, Kind, subfield
 from catalog.text import fold
 
 SEP = "__"
@@ -55,6 +59,8 @@ HIT_FIELDS = ("id", "title", "brand", "category", "price", "currency", "rating",
               "image_url", "description")
 VISIBLE = "_visible"
 RANK = "_rank"
+BANDS = "_bands"  # keyword fast field: one character per band facet (its bucket index, "-" for none)
+BAND_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID = "id"
 MAX_TOKEN_LEN = 40
 ANALYZER_VERSION = "simple+remove_long40+lowercase+ascii_fold+stop_s[+english]/1"  # bump when _analyzer changes
@@ -95,6 +101,64 @@ def analyzers() -> dict[str, tantivy.TextAnalyzer]:
 def register_tokenizers(index: tantivy.Index) -> None:
     for name, analyzer in analyzers().items():
         index.register_tokenizer(name, analyzer)
+
+
+# ---------------------------------------------------------------- facet bands
+@dataclass(frozen=True, slots=True)
+class BandFacet:
+    """A ``ranges``/``minimum`` facet counted from ``_bands``: its position in the code and its
+    disjoint buckets ``[lo, hi)`` (``None`` open) in the order the facet reports them."""
+
+    name: str
+    field: str
+    position: int
+    edges: tuple[tuple[float | None, float | None], ...]
+
+
+def minimum_edges(minimums: tuple[float, ...]) -> tuple[tuple[float, float | None], ...]:
+    """Disjoint ``[m_i, m_i+1)`` buckets of a ``minimum`` facet, ascending (summed into "at least")."""
+    asc = sorted(set(float(m) for m in minimums))
+    return tuple((m, asc[i + 1] if i + 1 < len(asc) else None) for i, m in enumerate(asc))
+
+
+def _disjoint(edges: tuple[tuple[float | None, float | None], ...]) -> bool:
+    lo_of = [(-math.inf if lo is None else lo, math.inf if hi is None else hi) for lo, hi in edges]
+    ordered = sorted(lo_of)
+    return all(a[1] <= b[0] for a, b in itertools.pairwise(ordered)) and all(lo < hi for lo, hi in lo_of)
+
+
+@lru_cache(maxsize=1)
+def band_facets() -> dict[str, BandFacet]:
+    """The range-like facets whose buckets are disjoint (each value is in at most one bucket), by name."""
+    out: dict[str, BandFacet] = {}
+    for facet in FACETS:
+        if facet.kind == "ranges":
+            edges = tuple((None if lo is None else float(lo), None if hi is None else float(hi))
+                          for lo, hi in facet.ranges)
+        elif facet.kind == "minimum":
+            edges = minimum_edges(facet.minimums)
+        else:
+            continue
+        if edges and len(edges) <= len(BAND_DIGITS) and _disjoint(edges):
+            out[facet.name] = BandFacet(facet.name, facet.field, len(out), edges)
+    return out
+
+
+def band_code(item: Mapping[str, Any]) -> str:
+    """The ``_bands`` value of an item: per band facet the index of the bucket holding its value
+    (the same test as a range aggregation: ``lo <= v < hi`` on the stored float), ``-`` for none."""
+    chars = []
+    for bf in band_facets().values():
+        raw = item.get(bf.field)
+        char = "-"
+        if raw is not None:
+            v = float(raw)
+            for i, (lo, hi) in enumerate(bf.edges):
+                if (lo is None or v >= lo) and (hi is None or v < hi):
+                    char = BAND_DIGITS[i]
+                    break
+        chars.append(char)
+    return "".join(chars)
 
 
 # ---------------------------------------------------------------- physical fields
@@ -234,6 +298,7 @@ def physical_schema() -> PhysicalSchema:
     builder.add_boolean_field(VISIBLE, indexed=True, fast=True)
     builder.add_float_field(RANK, fast=True)
     builder.add_unsigned_field(IDKEY, fast=True)
+    builder.add_text_field(BANDS, fast=True, tokenizer_name=RAW, index_option="basic")
     search_fields = []
     for f in SEARCHABLE:
         if f.kind is Kind.TEXT:
@@ -243,7 +308,9 @@ def physical_schema() -> PhysicalSchema:
             exact = tantivy_name(f.name, "text", "exact") if _has_exact(f) else None
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
     layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
-                         + [SOURCE, HIT, VISIBLE, RANK, IDKEY, ANALYZER_VERSION], separators=(",", ":"))
+                         + [SOURCE, HIT, VISIBLE, RANK, IDKEY, ANALYZER_VERSION]
+                         + [[BANDS, bf.name, bf.field, bf.edges] for bf in band_facets().values()],
+                         separators=(",", ":"))
     fingerprint = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
     return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field,
                           path_key_field)
@@ -317,6 +384,8 @@ def build_document(state: Mapping[str, Any]) -> tantivy.Document:
     doc[IDKEY] = id_key(state["id"])
     if item is not None:
         doc[RANK] = rank_weight(bool(item.get("in_stock")), item.get("rating"))
+        if band_facets():
+            doc[BANDS] = band_code(item)
         doc[HIT] = json.dumps({k: item.get(k) for k in HIT_FIELDS}, separators=(",", ":"),
                               ensure_ascii=False).encode()
     doc[SOURCE] = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
