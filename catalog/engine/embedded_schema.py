@@ -345,8 +345,31 @@ def content_from_source(pid: str, version: int, data: Mapping[str, Any]) -> Cont
 
 
 @lru_cache(maxsize=1)
-def _plan() -> tuple[tuple[str, str, Callable[[Any], Any], bool], ...]:
-    return tuple((pf.name, pf.source, _CONVERT[pf.conv], pf.multi) for pf in physical_schema().fields)
+def _plan() -> tuple[tuple[str, str, Callable[[Any], Any] | None, bool], ...]:
+    """(tantivy field, source key, converter, multi) per physical field; ``None`` for the text
+    and raw conversions (``v or None``), which ``build_document`` inlines."""
+    return tuple((pf.name, pf.source, None if pf.conv in ("text", "raw") else _CONVERT[pf.conv], pf.multi)
+                 for pf in physical_schema().fields)
+
+
+def _no_default(o: Any) -> Any:
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+try:  # json.dumps(..., separators=(",", ":"), ensure_ascii=False) without building an encoder per call
+    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import encode_basestring as _encode_basestring
+except ImportError:  # pragma: no cover - CPython always has the C encoder
+    _c_make_encoder = None
+_C_ENCODE = (None if _c_make_encoder is None else
+             _c_make_encoder(None, _no_default, _encode_basestring, None, ":", ",", False, False, True))
+
+
+def compact_json(value: Any) -> bytes:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()``, ~25% cheaper."""
+    if _C_ENCODE is None:  # pragma: no cover
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return "".join(_C_ENCODE(value, 0)).encode()
 
 
 def build_document(state: Mapping[str, Any]) -> tantivy.Document:
@@ -372,9 +395,13 @@ def build_document(state: Mapping[str, Any]) -> tantivy.Document:
         if raw is None:
             continue
         if multi:
-            converted = [c for c in map(conv, raw if isinstance(raw, list | tuple) else (raw,)) if c is not None]
+            seq = raw if isinstance(raw, list | tuple) else (raw,)
+            converted = [c for c in seq if c] if conv is None else [c for c in map(conv, seq) if c is not None]
             if converted:
                 doc[name] = converted
+        elif conv is None:
+            if raw:
+                doc[name] = raw
         else:
             c = conv(raw)
             if c is not None:
@@ -386,9 +413,8 @@ def build_document(state: Mapping[str, Any]) -> tantivy.Document:
         doc[RANK] = rank_weight(bool(item.get("in_stock")), item.get("rating"))
         if band_facets():
             doc[BANDS] = band_code(item)
-        doc[HIT] = json.dumps({k: item.get(k) for k in HIT_FIELDS}, separators=(",", ":"),
-                              ensure_ascii=False).encode()
-    doc[SOURCE] = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+        doc[HIT] = compact_json({k: item.get(k) for k in HIT_FIELDS})
+    doc[SOURCE] = compact_json(state)
     return tantivy.Document.from_dict(doc, ps.schema)
 
 
