@@ -109,7 +109,8 @@ def main(argv: list[str]) -> int:
         findings = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "none"
         rows.append(("audit --full (2 regions)", f"{a.items_per_second():,.0f} items/s "
                                                  f"({sum(a.items_checked.values()):,} items, "
-                                                 f"{a.objects_compared:,} objects, {a.seconds:.1f} s; "
+                                                 f"{sum(a.objects_checked.values()):,} objects vs index, "
+                                                 f"{a.objects_compared:,} across buckets, {a.seconds:.1f} s; "
                                                  f"findings: {findings}; in flight {a.in_flight})"))
         d = run_drill(target, cfg.primary, "health-check")
         rows.append(("drill detection", f"{d.detection_seconds} s (target {d.detection_target:g} s)"))
