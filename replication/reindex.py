@@ -101,8 +101,10 @@ class ReindexReport:
         for i, c in enumerate(self.catch_up, 1):
             lines.append(f"  catch-up {i}: {c.changed} changed ids re-applied ({c.visible_delta:+d} visible)")
         lines.append(f"  count: new {self.new_count}, expected {self.expected_count}, previous {self.previous_count}")
-        if self.previous_index:
+        if self.previous_index and self.action == "reindex":
             lines.append(f"  previous index {self.previous_index} kept (storefront reindex --rollback)")
+        elif self.previous_index:
+            lines.append(f"  index {self.previous_index} kept")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         lines.extend(f"  error: {e}" for e in self.errors)
         return "\n".join(lines)
@@ -113,7 +115,7 @@ def apply_all(engine: SearchEngine, ops: Sequence[Operation], index: str | None 
     pending = list(ops)
     applied_items = failed = 0
     delay = 0.1
-    for attempt in range(RETRIES + 1):
+    for attempt in range(RETRIES + 1 if pending else 0):
         results = engine.apply(pending, index=index)
         retry = []
         for op, res in zip(pending, results, strict=True):
