@@ -59,6 +59,8 @@ HIT_FIELDS = ("id", "title", "brand", "category", "price", "currency", "rating",
               "image_url", "description")
 VISIBLE = "_visible"
 RANK = "_rank"
+CELL = "_cell"  # keyword fast field: JSON [brand, category] (null when missing): one flat terms aggregation
+CELL_FIELDS = ("brand", "category")  # counts every (brand, leaf category) cell for the filtered facets
 BANDS = "_bands"  # keyword fast field: one character per band facet (its bucket index, "-" for none)
 BAND_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID = "id"
@@ -299,6 +301,7 @@ def physical_schema() -> PhysicalSchema:
     builder.add_float_field(RANK, fast=True)
     builder.add_unsigned_field(IDKEY, fast=True)
     builder.add_text_field(BANDS, fast=True, tokenizer_name=RAW, index_option="basic")
+    builder.add_text_field(CELL, fast=True, tokenizer_name=RAW, index_option="basic")
     search_fields = []
     for f in SEARCHABLE:
         if f.kind is Kind.TEXT:
@@ -309,7 +312,8 @@ def physical_schema() -> PhysicalSchema:
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
     layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
                          + [SOURCE, HIT, VISIBLE, RANK, IDKEY, ANALYZER_VERSION]
-                         + [[BANDS, bf.name, bf.field, bf.edges] for bf in band_facets().values()],
+                         + [[BANDS, bf.name, bf.field, bf.edges] for bf in band_facets().values()]
+                         + [[CELL, *CELL_FIELDS]],
                          separators=(",", ":"))
     fingerprint = hashlib.blake2b(layout.encode(), digest_size=8).hexdigest()
     return PhysicalSchema(builder.build(), fingerprint, tuple(fields), tuple(search_fields), key_field,
@@ -413,6 +417,8 @@ def build_document(state: Mapping[str, Any]) -> tantivy.Document:
         doc[RANK] = rank_weight(bool(item.get("in_stock")), item.get("rating"))
         if band_facets():
             doc[BANDS] = band_code(item)
+        # the same values as the single-valued fast fields hold (text/raw: empty is missing)
+        doc[CELL] = compact_json([item.get(f) or None for f in CELL_FIELDS]).decode()
         doc[HIT] = compact_json({k: item.get(k) for k in HIT_FIELDS})
     doc[SOURCE] = compact_json(state)
     return tantivy.Document.from_dict(doc, ps.schema)
