@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +17,7 @@ from catalog.convert import content_to_json, item_from_product
 from catalog.generator import Generated, generate
 from catalog.model import content_key
 from sandbox.aws import client
+from storefront_cli.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -132,32 +132,6 @@ def wait_for_load(cfg: DeploymentConfig, endpoints: Any, n: int, timeout: float)
     return time.monotonic() - start
 
 
-class Progress:
-    """A one-line text progress bar on stderr (quiet when ``enabled`` is False)."""
-
-    def __init__(self, label: str, total: int, enabled: bool = True, width: int = 30) -> None:
-        self.label, self.total, self.enabled, self.width = label, max(1, total), enabled, width
-        self.done = 0
-        self._started = time.monotonic()
-        self._shown = 0.0
-
-    def advance(self, n: int = 1) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (self.done >= self.total or now - self._shown >= 0.1):
-            self._shown = now
-            filled = int(self.width * self.done / self.total)
-            rate = self.done / max(1e-6, time.monotonic() - self._started)
-            sys.stderr.write(f"\r{self.label:<9} [{'#' * filled}{'.' * (self.width - filled)}] "
-                             f"{self.done}/{self.total} ({rate:,.0f}/s)")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Generated] | int, *, seed: int = 42,
                  progress: bool = True, content: bool = True, workers: int = 4) -> int:
     """Write generated products into the primary table (batch writes) and their content
@@ -165,25 +139,21 @@ def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Ge
     rows = list(generate(products, seed) if isinstance(products, int) else products)
     region = cfg.primary
     table = _table(cfg, aws_endpoint, region)
-    bar = Progress("items", len(rows), progress)
-    with table.batch_writer() as batch:
+    with Progress("items", len(rows), enabled=progress) as bar, table.batch_writer() as batch:
         for g in rows:
             batch.put_item(Item=item_from_product(g.product))
             bar.advance()
-    bar.close()
     if content:
         s3 = client("s3", region, aws_endpoint)
         bucket = cfg.bucket_name(region)
-        bar = Progress("content", len(rows), progress)
 
         def put(g: Generated) -> None:
             s3.put_object(Bucket=bucket, Key=content_key(g.product.id), Body=content_to_json(g.content),
                           ContentType="application/json")
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with Progress("content", len(rows), enabled=progress) as bar, ThreadPoolExecutor(max_workers=workers) as pool:
             for _ in pool.map(put, rows):
                 bar.advance()
-        bar.close()
     return len(rows)
 
 
