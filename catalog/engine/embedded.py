@@ -748,11 +748,22 @@ class EmbeddedEngine:
                     filters: dict[str, tantivy.Query]) -> tuple[dict[str, Any], int | None]:
         """Raw aggregations per facet (each without its own filter), and the total if counted."""
         split = {name for name in req.facets if name in filters}
-        if split and split <= set(_MATRIX):
+        matrix = split & set(_MATRIX)
+        if matrix:
+            # brand/category from one matrix pass; any other facet with its own filter
+            # (price, rating) from its own pass (it would need one anyway)
+            own = [name for name in req.facets if name in split and name not in matrix]
             try:
-                return self._matrix_aggs(searcher, req, base, filters, split)
+                raw, total = self._matrix_aggs(searcher, req, base, filters, matrix,
+                                               [name for name in req.facets if name not in own])
             except ValueError:  # e.g. too many buckets: one pass per facet instead
                 pass
+            else:
+                for name in own:
+                    out = searcher.aggregate(eq.all_of(base + [f for k, f in filters.items() if k != name]),
+                                             _aggs([name]))
+                    raw[name] = out[_agg_key(name)]
+                return raw, total
         by_query: dict[str | None, list[str]] = {}
         for name in req.facets:
             by_query.setdefault(name if name in filters else None, []).append(name)
@@ -770,8 +781,12 @@ class EmbeddedEngine:
         return raw, total
 
     def _matrix_aggs(self, searcher: tantivy.Searcher, req: SearchRequest, base: list[tantivy.Query],
-                     filters: dict[str, tantivy.Query], split: set[str]) -> tuple[dict[str, Any], int]:
+                     filters: dict[str, tantivy.Query], split: set[str],
+                     facets: Sequence[str]) -> tuple[dict[str, Any], int]:
         """Brand and category facets with their own filters active, in one pass.
+
+        ``facets``: the requested facets counted here (none of them but brand and category
+        may have its own filter active).
 
         Brand and the leaf category are single-valued, so one aggregation over the query
         without those filters, counted per (outer, inner) cell, holds every answer: a facet
@@ -787,7 +802,7 @@ class EmbeddedEngine:
         outer, inner = ("category", "brand") if split == {"category"} else ("brand", "category")
         keys = {"brand": {fold(b) for b in req.brands} if "brand" in split else None,
                 "category": {_selection(c)[1] for c in req.categories} if "category" in split else None}
-        rest = [name for name in req.facets if name not in _MATRIX]
+        rest = [name for name in facets if name not in _MATRIX]
         nested_rest = rest if len(split) == 1 else []
         q0 = eq.all_of(base + [f for k, f in filters.items() if k not in split])
         # outer value -> ([(inner value, count)], the outer bucket with the nested facets or None)
