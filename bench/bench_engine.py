@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import re
 import statistics
@@ -32,6 +31,8 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.common import machine, percentile
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BATCH = 1000
@@ -43,23 +44,6 @@ TEXTS = (
     "stainless steel kettle", "4k monitor", "", "", "",
 )
 SORTS = ("relevance", "relevance", "relevance", "price_asc", "price_desc", "rating_desc", "newest")
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}"
 
 
 def _requests(n: int, seed: int = 7) -> list:
@@ -248,12 +232,12 @@ def run(products: int, queries: int) -> dict[str, float]:
             emb4.append((t3 - t2) * 1000)
             raw4.append((t4 - t3) * 1000)
         figures.update(
-            embedded_p50=statistics.median(emb), embedded_p99=_percentile(emb, 99),
-            raw_p50=statistics.median(raw), raw_p99=_percentile(raw, 99),
+            embedded_p50=statistics.median(emb), embedded_p99=percentile(emb, 99),
+            raw_p50=statistics.median(raw), raw_p99=percentile(raw, 99),
             embedded_qps=1000 / statistics.fmean(emb),
-            four_p50=statistics.median(emb4), four_p99=_percentile(emb4, 99),
-            raw4_p50=statistics.median(raw4), raw4_p99=_percentile(raw4, 99),
-            four_cpu_p50=statistics.median(cpu4), four_cpu_p99=_percentile(cpu4, 99),
+            four_p50=statistics.median(emb4), four_p99=percentile(emb4, 99),
+            raw4_p50=statistics.median(raw4), raw4_p99=percentile(raw4, 99),
+            four_cpu_p50=statistics.median(cpu4), four_cpu_p99=percentile(cpu4, 99),
         )
         figures["ratio_p50"] = figures["embedded_p50"] / figures["raw_p50"]
         figures["ratio4_p50"] = figures["four_p50"] / figures["raw4_p50"]
@@ -316,7 +300,7 @@ this load that is a small share, not the bulk of the commit."""
 
 def record(text: str, load: str = "") -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = (f"## Engine (embedded, tantivy)\n\n`python -m bench engine` ({stamp}; {_machine()}"
+    body = (f"## Engine (embedded, tantivy)\n\n`python -m bench engine` ({stamp}; {machine(load=False)}"
             f"{'; load average ' + load if load else ''}).\n\n{text}\n\n{NOTES}\n\n")
     content = RESULTS.read_text()
     pattern = re.compile(r"(<!-- section:engine -->\n)(.*?)(?=<!-- section:|\Z)", re.S)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -36,6 +35,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import machine
+
 RESULTS = Path(__file__).with_name("RESULTS.md")
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "storefront-content-123456789012-us-east-1"
@@ -43,22 +44,6 @@ BUCKET = "storefront-content-123456789012-us-east-1"
 BUDGET_PIPELINE = 20_000  # records/s
 BUDGET_E2E = 10_000  # docs/s
 BUDGET_IMPORT = 1.3  # x bare dependencies
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = f"load avg {os.getloadavg()[0]:.1f}"
-    except OSError:
-        load = "load n/a"
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, {load}"
 
 
 def stream_events(n: int, batch: int, seed: int = 42) -> list[dict]:
@@ -247,7 +232,7 @@ def _report(p: dict, e: dict, c: dict, args: argparse.Namespace) -> str:
     table = "\n".join(f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows)
     return f"""## Indexer
 
-Measured {today} on {_machine()}; `python -m bench indexer` (`bench/bench_indexer.py`).
+Measured {today} on {machine()}; `python -m bench indexer` (`bench/bench_indexer.py`).
 The machine was shared with other engineers' tests and benchmarks (see the load
 average): wall-clock figures are pessimistic, so single-thread figures are also given
 in CPU time; every ratio is measured side by side in one run.

@@ -17,14 +17,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.common import machine
 
 CONFIG = """
 name_prefix = "benchrep"
@@ -56,12 +56,6 @@ def _ports() -> tuple[int, int, int]:
 def _storefront(config: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def _machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return f"{os.cpu_count()} cores, {cpu}, load avg {os.getloadavg()[0]:.1f}"
 
 
 def main(argv: list[str]) -> int:
@@ -121,7 +115,7 @@ def main(argv: list[str]) -> int:
     finally:
         target.close()
         _storefront(config, "sandbox", "down", timeout=120)
-    print(f"bench_replication, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_machine()}")
+    print(f"bench_replication, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")

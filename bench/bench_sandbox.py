@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
+from bench.common import percentile
 from catalog.config import load_config
 from catalog.versioning import VersionClock
 from sandbox.client import get, load_catalog, wait_for_count, wait_until
@@ -38,11 +39,6 @@ def _config(state_dir: str) -> object:
     sandbox = dataclasses.replace(cfg.sandbox, aws_port=base, global_port=base + 1, first_region_port=base + 2,
                                   state_dir=state_dir)
     return dataclasses.replace(cfg, sandbox=sandbox)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(argv: list[str]) -> int:
@@ -89,7 +85,7 @@ def main(argv: list[str]) -> int:
         finally:
             sandbox.stop()
 
-    p50, p95 = statistics.median(lags), _percentile(lags, 0.95)
+    p50, p95 = statistics.median(lags), percentile(lags, 95)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
     print(f"sandbox benchmark, {when}, {machine}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import platform
 import random
 import re
 import statistics
@@ -35,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.common import machine, percentile
+
 RESULTS = Path(__file__).with_name("RESULTS.md")
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -44,24 +45,6 @@ TEXTS = ("headphones", "wireless headphones", "sony", "noise cancelling", "runni
          "gaming laptop", "usb-c cable", "men's jacket", "waterproof speaker", "mechanical keyboard", "tent",
          "hedphones", "expresso machine", "keybaord", "gps watch garmin", "4k monitor", "", "", "")
 SORTS = ("relevance", "relevance", "relevance", "price_asc", "price_desc", "rating_desc", "newest")
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, load avg {load:.1f}"
 
 
 def _queries(n: int, seed: int = 11) -> list[list[tuple[str, str]]]:
@@ -190,11 +173,11 @@ def latency(index_dir: Path, requests: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     for label, handler_ms, raw_ms in (("wall", api, raw), ("cpu", api_cpu, raw_cpu)):
         for p in (50, 99):
-            figures[f"{label}_api_p{p}"] = _percentile(handler_ms, p)
-            figures[f"{label}_raw_p{p}"] = _percentile(raw_ms, p)
-            figures[f"{label}_ratio_p{p}"] = _percentile(handler_ms, p) / _percentile(raw_ms, p)
+            figures[f"{label}_api_p{p}"] = percentile(handler_ms, p)
+            figures[f"{label}_raw_p{p}"] = percentile(raw_ms, p)
+            figures[f"{label}_ratio_p{p}"] = percentile(handler_ms, p) / percentile(raw_ms, p)
         figures[f"{label}_mean_ratio"] = statistics.fmean(handler_ms) / statistics.fmean(raw_ms)
-        figures[f"{label}_overhead_p50"] = _percentile([a - r for a, r in zip(handler_ms, raw_ms, strict=True)], 50)
+        figures[f"{label}_overhead_p50"] = percentile([a - r for a, r in zip(handler_ms, raw_ms, strict=True)], 50)
     return figures
 
 
@@ -285,7 +268,7 @@ def _commit() -> str:
 
 def record(text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = (f"## Search API\n\n`python -m bench search_api` ({stamp}; commit {_commit()}; {_machine()}).\n\n"
+    body = (f"## Search API\n\n`python -m bench search_api` ({stamp}; commit {_commit()}; {machine()}).\n\n"
             f"{text}\n\n")
     content = RESULTS.read_text()
     pattern = re.compile(r"(<!-- section:search-api -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
