@@ -13,7 +13,7 @@ side by side with a raw-tantivy baseline (DESIGN.md's anchor).
   aggregations) on the same index; then the same requests with all four facets (the
   search API's default) against the raw query with four plain aggregations.
 
-Usage: ``python -m bench engine`` or ``python bench/bench_engine.py [--products N]
+Usage: ``python -m bench engine [--products N]
 [--queries N] [--no-record]``. Writes the figures to the ``engine`` section of
 bench/RESULTS.md.
 """

@@ -16,7 +16,7 @@
   alternating, median of ``--imports`` runs, in wall and CPU time; once with tracing
   disabled and once enabled (then both sides also create a Powertools ``Tracer``).
 
-Usage: ``python -m bench indexer`` or ``python bench/bench_indexer.py [--records N]
+Usage: ``python -m bench indexer [--records N]
 [--batch N] [--naive N] [--imports N] [--no-record]``. Writes the figures to the
 ``indexer`` section of bench/RESULTS.md.
 """

@@ -13,7 +13,7 @@ engine, side by side with the raw engine query, and the handler's cold import.
   several alternating runs, for the embedded and the OpenSearch configuration.
   Budget <= 1.3x.
 
-Usage: ``python -m bench search_api`` or ``python bench/bench_search_api.py [--products N]
+Usage: ``python -m bench search_api [--products N]
 [--requests N] [--imports N] [--index-dir DIR] [--no-record]``. Writes the
 ``search-api`` section of bench/RESULTS.md.
 """

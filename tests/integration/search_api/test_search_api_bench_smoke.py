@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.mark.slow
 def test_bench_search_api_runs(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_search_api.py"), "--products", "300",
+    proc = subprocess.run([sys.executable, "-m", "bench", "search_api", "--products", "300",
                            "--requests", "40", "--imports", "1", "--index-dir", str(tmp_path / "index"),
                            "--no-record"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
