@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from catalog.model import Content, Product, category_ancestors, split_category
+from catalog.model import CATEGORY_SEPARATOR, Content, Product, category_ancestors, split_category
 from catalog.schema import subfield
 
 MAX_ID_LEN = 256
@@ -54,7 +54,12 @@ def _av(value: Mapping[str, Any], path: str) -> Any:
     if tag == "NULL":
         return None
     if tag == "L":
-        return [_av(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+        try:
+            return [_av(v, path) for v in raw]
+        except TransformError:  # name the element only on the error path (no f-string per element)
+            for i, v in enumerate(raw):
+                _av(v, f"{path}[{i}]")
+            raise
     if tag == "M":
         return {k: _av(v, f"{path}.{k}") for k, v in raw.items()}
     if tag == "SS":
@@ -148,8 +153,8 @@ def version_of(item: Mapping[str, Any], pid: str | None = None, field: str = "ve
 def product_from_item(item: Mapping[str, Any]) -> Product:
     """A plain DynamoDB item (numbers as Decimal) -> validated :class:`Product`."""
     pid = validate_id(item.get("id"))
-    category = _str(item, "category", pid, max_len=500)
-    if not split_category(category or ""):
+    category_levels = split_category(_str(item, "category", pid, max_len=500) or "")
+    if not category_levels:
         raise TransformError("category", "must be a non-empty path like 'Audio > Headphones'", pid)
     currency = _str(item, "currency", pid, max_len=3)
     if not _CURRENCY.match(currency or ""):
@@ -169,7 +174,7 @@ def product_from_item(item: Mapping[str, Any]) -> Product:
         id=pid,
         title=_str(item, "title", pid, max_len=1000) or "",
         brand=_str(item, "brand", pid, max_len=200) or "",
-        category=" > ".join(split_category(category or "")),
+        category=CATEGORY_SEPARATOR.join(category_levels),
         price=round(price or 0.0, 2),
         currency=currency or "",
         in_stock=in_stock,

@@ -83,6 +83,12 @@ def test_bad_attribute_values_are_transform_errors():
     with pytest.raises(TransformError) as err:
         deserialize_image({"id": {"S": "x"}, "price": {"N": "abc"}})
     assert err.value.field == "price"
+    with pytest.raises(TransformError) as err:
+        deserialize_image({"tags": {"L": [{"S": "a"}, {"N": "x"}]}})
+    assert err.value.field == "tags[1]"
+    with pytest.raises(TransformError) as err:
+        deserialize_image({"specs": {"M": {"w": {"L": [{"BOOL": True}, {"Q": 1}]}}}})
+    assert err.value.field == "specs.w[1]"
     with pytest.raises(TransformError):
         deserialize_image({"blob": {"B": "AAAA"}})
     with pytest.raises(TransformError):
