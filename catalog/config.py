@@ -248,12 +248,18 @@ class DeploymentConfig:
         return self.regions[1:]
 
     @property
+    def account(self) -> str:
+        """The account every resource name is derived for: ``[aws].account`` when configured,
+        else ``sandbox.account``. The sandbox runs as this account too, so the names it
+        creates and the names every other component derives always agree."""
+        return self.aws.account if self.aws else self.sandbox.account
+
+    @property
     def table_name(self) -> str:
         return f"{self.name_prefix}-products"
 
     def bucket_name(self, region: str, account: str | None = None) -> str:
-        acct = account or (self.aws.account if self.aws else self.sandbox.account)
-        return f"{self.name_prefix}-content-{acct}-{region}"
+        return f"{self.name_prefix}-content-{account or self.account}-{region}"
 
     def queue_name(self, region: str) -> str:
         return f"{self.name_prefix}-content-events-{region}"
@@ -270,6 +276,33 @@ class DeploymentConfig:
     def health_check_name(self, region: str) -> str:
         """The ``Name`` tag of the region's Route 53 health check (also tagged ``storefront:region``)."""
         return f"{self.name_prefix}-{region}"
+
+    def replication_role_name(self, region: str) -> str:
+        return f"{self.name_prefix}-content-replication-{region}"[:64]
+
+    def replication_rule_id(self, destination: str) -> str:
+        return f"to-{destination}"
+
+    def bucket_replication(self, region: str, partition: str = "aws") -> dict[str, Any]:
+        """The region's bucket ``ReplicationConfiguration`` (S3 API shape), as the CDK app puts
+        it and the sandbox emulates it: every bucket replicates everything to every other
+        bucket, delete markers included, replica modification sync on, Replication Time
+        Control with metrics."""
+        role_arn = f"arn:{partition}:iam::{self.account}:role/{self.replication_role_name(region)}"
+        rules = [{
+            "ID": self.replication_rule_id(other),
+            "Priority": priority,
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Enabled"},
+            "SourceSelectionCriteria": {"ReplicaModifications": {"Status": "Enabled"}},
+            "Destination": {
+                "Bucket": f"arn:{partition}:s3:::{self.bucket_name(other)}",
+                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
+            },
+        } for priority, other in enumerate(r for r in self.regions if r != region)]
+        return {"Role": role_arn, "Rules": rules}
 
     def maintenance_parameter(self, region: str) -> str:
         return f"/{self.name_prefix}/{region}/maintenance"

@@ -39,12 +39,6 @@ class Deployment:
     def access_log_bucket_name(self, region: str) -> str:
         return f"{self.config.name_prefix}-access-logs-{self.aws.account}-{region}"[:63].rstrip("-")
 
-    def replication_role_name(self, region: str) -> str:
-        return f"{self.config.name_prefix}-content-replication-{region}"[:64]
-
-    def replication_rule_id(self, destination: str) -> str:
-        return f"to-{destination}"
-
     def secondaries_record_name(self) -> str:
         """With failover routing over 3+ regions, SECONDARY aliases a latency set of the secondaries here."""
         return f"secondaries.{self.aws.domain_name}"

@@ -27,7 +27,6 @@ ZONE_NAME = "sandbox.localhost"
 MAINTENANCE_OFF = "off"
 CONTENT_QUEUE_VISIBILITY_SECONDS = 30
 CONTENT_QUEUE_MAX_RECEIVES = 5
-REPLICATION_ROLE = "arn:aws:iam::{account}:role/{prefix}-content-replication-{region}"
 
 
 @dataclass
@@ -58,7 +57,7 @@ def region_target(region: str) -> str:
 
 def create_resources(cfg: DeploymentConfig, endpoint: str) -> Resources:
     out = Resources()
-    account = cfg.sandbox.account
+    account = cfg.account
     for region in cfg.regions:
         out.regions[region] = _create_region(cfg, endpoint, region, account)
     _configure_bucket_replication(cfg, endpoint, out)
@@ -110,31 +109,12 @@ def _create_region(cfg: DeploymentConfig, endpoint: str, region: str, account: s
     )
 
 
-def replication_rule_id(destination: str) -> str:
-    """The rule id the CDK app gives the rule that replicates to ``destination``'s bucket."""
-    return f"to-{destination}"
-
-
 def _configure_bucket_replication(cfg: DeploymentConfig, endpoint: str, out: Resources) -> None:
-    """As the CDK app does: every bucket replicates to every other bucket (delete markers
-    included, replica modification sync on, Replication Time Control with metrics)."""
+    """As the CDK app does (one definition: ``DeploymentConfig.bucket_replication``)."""
     for region in cfg.regions:
-        rules = [{
-            "ID": replication_rule_id(other),
-            "Priority": priority,
-            "Status": "Enabled",
-            "Filter": {"Prefix": ""},
-            "DeleteMarkerReplication": {"Status": "Enabled"},
-            "SourceSelectionCriteria": {"ReplicaModifications": {"Status": "Enabled"}},
-            "Destination": {
-                "Bucket": f"arn:aws:s3:::{out.regions[other].bucket}",
-                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
-                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
-            },
-        } for priority, other in enumerate(r for r in cfg.regions if r != region)]
-        role = REPLICATION_ROLE.format(account=cfg.sandbox.account, prefix=cfg.name_prefix, region=region)
-        client("s3", region, endpoint).put_bucket_replication(Bucket=out.regions[region].bucket,
-                                                              ReplicationConfiguration={"Role": role, "Rules": rules})
+        client("s3", region, endpoint).put_bucket_replication(
+            Bucket=out.regions[region].bucket,
+            ReplicationConfiguration=cfg.bucket_replication(region))
 
 
 def _create_route53(cfg: DeploymentConfig, endpoint: str, out: Resources) -> None:

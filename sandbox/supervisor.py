@@ -127,9 +127,9 @@ class Sandbox:
         lag = cfg.sandbox.replication_lag_ms / 1000.0
         metrics = MetricsPublisher(ep).start()
         self._parts.append(metrics)
-        self._parts.append(S3Replicator(cfg.sandbox.account, lag, metrics).start())
+        self._parts.append(S3Replicator(cfg.account, lag, metrics).start())
         self._parts.append(GlobalTableReplicator(ep, cfg.table_name, cfg.regions, lag, metrics,
-                                                 in_process_account=cfg.sandbox.account).start())
+                                                 in_process_account=cfg.account).start())
         for region in cfg.regions:
             self._spawn(region)
         for region in cfg.regions:
@@ -137,7 +137,7 @@ class Sandbox:
         self._start_routing()
 
     def _start_moto(self) -> None:
-        os.environ.setdefault("MOTO_ACCOUNT_ID", self.cfg.sandbox.account)
+        os.environ.setdefault("MOTO_ACCOUNT_ID", self.cfg.account)
         from sandbox.moto_host import MotoHost
 
         self._moto = MotoHost(self.cfg.sandbox.host, self.cfg.sandbox.aws_port).start()
@@ -151,7 +151,7 @@ class Sandbox:
         while not self._stop.wait(10.0):
             for region in self.cfg.regions:
                 try:
-                    its = dynamodbstreams_backends[self.cfg.sandbox.account][region].shard_iterators
+                    its = dynamodbstreams_backends[self.cfg.account][region].shard_iterators
                     excess = len(its) - ITERATORS_KEPT
                     for key in list(its)[: max(0, excess)]:
                         its.pop(key, None)
@@ -163,7 +163,7 @@ class Sandbox:
 
         cfg, res = self.cfg, self.resources.regions[region]
         spec = RegionSpec(
-            region=region, account=cfg.sandbox.account, endpoint=self.endpoints.aws, host=cfg.sandbox.host,
+            region=region, account=cfg.account, endpoint=self.endpoints.aws, host=cfg.sandbox.host,
             port=cfg.sandbox.region_port(cfg.regions, region), stream_arn=res.stream_arn, queue_url=res.queue_url,
             queue_arn=res.queue_arn, indexer_function_name=cfg.indexer_function_name(region),
             search_function_name=cfg.search_function_name(region), indexer=self.indexer, search=self.search,

@@ -110,7 +110,7 @@ class ContentBucket(Construct):
         # The role S3 assumes to replicate this bucket to every other region's bucket.
         self.replication_role = iam.Role(
             self, "ReplicationRole",
-            role_name=dep.replication_role_name(region),
+            role_name=dep.config.replication_role_name(region),
             assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
             description=f"S3 replication of {name} to the other regions' content buckets",
         )

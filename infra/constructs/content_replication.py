@@ -10,8 +10,6 @@ Control (15 minutes) with replication metrics.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
@@ -20,34 +18,12 @@ from constructs import Construct
 from infra.settings import Deployment
 
 
-def replication_configuration(dep: Deployment, region: str, role_arn: str, partition: str = "aws") -> dict[str, Any]:
-    """The ``ReplicationConfiguration`` of the region's bucket (API shape)."""
-    cfg = dep.config
-    rules = []
-    for priority, other in enumerate(r for r in cfg.regions if r != region):
-        rules.append({
-            "ID": dep.replication_rule_id(other),
-            "Priority": priority,
-            "Status": "Enabled",
-            "Filter": {"Prefix": ""},
-            "DeleteMarkerReplication": {"Status": "Enabled"},
-            "SourceSelectionCriteria": {"ReplicaModifications": {"Status": "Enabled"}},
-            "Destination": {
-                "Bucket": f"arn:{partition}:s3:::{cfg.bucket_name(other, dep.aws.account)}",
-                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
-                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}},
-            },
-        })
-    return {"Role": role_arn, "Rules": rules}
-
-
 class ContentReplication(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str) -> None:
         super().__init__(scope, cid)
         stack = Stack.of(self)
         bucket = dep.config.bucket_name(region, dep.aws.account)
-        role_arn = f"arn:{stack.partition}:iam::{dep.aws.account}:role/{dep.replication_role_name(region)}"
-        config = replication_configuration(dep, region, role_arn, stack.partition)
+        config = dep.config.bucket_replication(region, stack.partition)
         put = cr.AwsSdkCall(
             service="S3",
             action="putBucketReplication",
@@ -66,6 +42,6 @@ class ContentReplication(Construct):
                     actions=["s3:PutReplicationConfiguration", "s3:GetReplicationConfiguration"],
                     resources=[f"arn:{stack.partition}:s3:::{bucket}"],
                 ),
-                iam.PolicyStatement(actions=["iam:PassRole"], resources=[role_arn]),
+                iam.PolicyStatement(actions=["iam:PassRole"], resources=[config["Role"]]),
             ]),
         )

@@ -88,7 +88,7 @@ class Monitoring(Construct):
                 namespace="AWS/S3", metric_name="ReplicationLatency", statistic="Maximum", period=minute,
                 dimensions_map={"SourceBucket": cfg.bucket_name(region, dep.aws.account),
                                 "DestinationBucket": cfg.bucket_name(other, dep.aws.account),
-                                "RuleId": dep.replication_rule_id(other)},
+                                "RuleId": dep.config.replication_rule_id(other)},
                 label=f"S3 -> {other}",
             )
             alarm(f"bucket-replication-latency-{other}", s3, S3_REPLICATION_LATENCY_SECONDS,

@@ -44,8 +44,8 @@ def env(tmp_path_factory):
     metrics = MetricsPublisher(host.endpoint, flush_seconds=0.2).start()
     resources = create_resources(cfg, host.endpoint)
     gt = GlobalTableReplicator(host.endpoint, cfg.table_name, cfg.regions, LAG, metrics,
-                               in_process_account=cfg.sandbox.account).start()
-    s3r = S3Replicator(cfg.sandbox.account, LAG, metrics).start()
+                               in_process_account=cfg.account).start()
+    s3r = S3Replicator(cfg.account, LAG, metrics).start()
     try:
         yield {"cfg": cfg, "ep": host.endpoint, "res": resources, "gt": gt, "s3r": s3r}
     finally:

@@ -114,3 +114,21 @@ def test_load_config_reports_missing_file_and_bad_toml(tmp_path, monkeypatch):
 def test_repo_config_file_is_plain_toml():
     # the file a user edits must stay parseable by any TOML reader, not only ours
     tomllib.loads((ROOT / "storefront.toml").read_text())
+
+
+def test_one_account_names_everything_and_replication_reaches_every_other_bucket():
+    three = base(regions=["us-east-1", "eu-west-1", "ap-southeast-2"])
+    sandbox_only = parse_config(three)
+    assert sandbox_only.account == sandbox_only.sandbox.account
+    cfg = parse_config({**three, "aws": {**AWS, "account": "210987654321"}})
+    assert cfg.account == "210987654321"  # the sandbox runs as the configured account too
+    assert cfg.bucket_name("eu-west-1") == "storefront-content-210987654321-eu-west-1"
+    rep = cfg.bucket_replication("eu-west-1", partition="aws-cn")
+    assert rep["Role"] == "arn:aws-cn:iam::210987654321:role/storefront-content-replication-eu-west-1"
+    assert [r["ID"] for r in rep["Rules"]] == ["to-us-east-1", "to-ap-southeast-2"]
+    assert [r["Priority"] for r in rep["Rules"]] == [0, 1]
+    assert [r["Destination"]["Bucket"] for r in rep["Rules"]] == [
+        "arn:aws-cn:s3:::storefront-content-210987654321-us-east-1",
+        "arn:aws-cn:s3:::storefront-content-210987654321-ap-southeast-2",
+    ]
+    assert all(r["DeleteMarkerReplication"]["Status"] == "Enabled" for r in rep["Rules"])
