@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -32,9 +31,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import machine, percentile
+from bench.common import RESULTS, machine, percentile, write_section
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 BATCH = 1000
 
 TEXTS = (
@@ -302,11 +300,7 @@ def record(text: str, load: str = "") -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"## Engine (embedded, tantivy)\n\n`python -m bench engine` ({stamp}; {machine(load=False)}"
             f"{'; load average ' + load if load else ''}).\n\n{text}\n\n{NOTES}\n\n")
-    content = RESULTS.read_text()
-    pattern = re.compile(r"(<!-- section:engine -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
-    if not pattern.search(content):
-        content += "\n<!-- section:engine -->\n"
-    RESULTS.write_text(pattern.sub(lambda m: m.group(1) + body, content, count=1))
+    write_section("engine", body)
 
 
 def main(argv: list[str]) -> int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -35,9 +34,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import machine
+from bench.common import RESULTS, machine, write_section
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "storefront-content-123456789012-us-east-1"
 
@@ -255,11 +253,7 @@ the naive indexer pays that commit per record.
 
 
 def _record(body: str) -> None:
-    content = RESULTS.read_text()
-    pattern = re.compile(r"(<!-- section:indexer -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
-    if not pattern.search(content):
-        content += "\n<!-- section:indexer -->\n"
-    RESULTS.write_text(pattern.sub(lambda m: m.group(1) + body, content, count=1))
+    write_section("indexer", body)
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import random
 import subprocess
 import sys
 import tempfile
@@ -44,13 +43,11 @@ state_dir = "state"
 
 
 def _ports() -> tuple[int, int, int]:
-    from sandbox.state import port_free
+    """AWS, global and first region port: a block of four free ports (two regions)."""
+    from sandbox.state import free_port_block
 
-    for _ in range(100):
-        base = random.randint(20000, 60000)
-        if all(port_free("127.0.0.1", base + i) for i in range(4)):
-            return base, base + 1, base + 2
-    raise RuntimeError("no four consecutive free ports")
+    base = free_port_block(4)
+    return base, base + 1, base + 2
 
 
 def _storefront(config: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:

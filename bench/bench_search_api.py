@@ -24,7 +24,6 @@ import argparse
 import importlib
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -34,9 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import machine, percentile
+from bench.common import RESULTS, machine, percentile, write_section
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 BATCH = 1000
@@ -270,11 +268,7 @@ def record(text: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (f"## Search API\n\n`python -m bench search_api` ({stamp}; commit {_commit()}; {machine()}).\n\n"
             f"{text}\n\n")
-    content = RESULTS.read_text()
-    pattern = re.compile(r"(<!-- section:search-api -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
-    if not pattern.search(content):
-        content += "\n<!-- section:search-api -->\n"
-    RESULTS.write_text(pattern.sub(lambda m: m.group(1) + body, content, count=1))
+    write_section("search-api", body)
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,3 +32,15 @@ def machine(*, load: bool = True) -> str:
         except OSError:
             text += ", load n/a"
     return text
+
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def write_section(name: str, body: str, results: Path = RESULTS) -> None:
+    """Replace the text under ``<!-- section:NAME -->`` in bench/RESULTS.md (appended if absent)."""
+    content = results.read_text()
+    pattern = re.compile(rf"(<!-- section:{re.escape(name)} -->\n)(.*?)(?=<!-- section:|\Z)", re.S)
+    if not pattern.search(content):
+        content += f"\n<!-- section:{name} -->\n"
+    results.write_text(pattern.sub(lambda m: m.group(1) + body, content, count=1))

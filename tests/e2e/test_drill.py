@@ -8,7 +8,6 @@ One sandbox for this module, on free ports with a private state dir, always stop
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +41,11 @@ state_dir = "state"
 
 
 def _free_ports() -> tuple[int, int, int]:
-    """AWS, global and first region port: four consecutive ports free now."""
-    from sandbox.state import port_free
+    """AWS, global and first region port: a block of four free ports (two regions)."""
+    from sandbox.state import free_port_block
 
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randint(20000, 60000)
-        if all(port_free("127.0.0.1", base + i) for i in range(4)):
-            return base, base + 1, base + 2
-    raise RuntimeError("no four consecutive free ports")
+    base = free_port_block(4)
+    return base, base + 1, base + 2
 
 
 def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
