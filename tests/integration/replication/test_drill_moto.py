@@ -100,3 +100,14 @@ def test_lost_writes_fail_the_drill(cfg, clients, target, world):
     assert report.lost_writes == report.canaries_written >= 3
     assert any("not searchable" in f for f in report.failures)
     assert not _inverted(cfg, clients, "us-east-1")
+
+
+def test_detection_slower_than_its_target_fails_the_drill_and_still_restores(cfg, clients, target, world,
+                                                                             monkeypatch):
+    # FakeRoute53 needs three 0.1 s probes to see the region fail: a 10 ms target cannot be met
+    monkeypatch.setattr(type(target), "detection_target", property(lambda self: 0.01))
+    report = run_drill(target, "us-east-1", "health-check", canary_interval=0.1, verify_seconds=2)
+    assert not report.passed and report.detection_seconds is not None and report.detection_seconds > 0.01
+    assert any(f.startswith("detection took") and "target 0.01s" in f for f in report.failures), report.failures
+    assert report.answer_during == "eu-west-1" and report.lost_writes == 0
+    assert not _inverted(cfg, clients, "us-east-1") and report.failback_seconds is not None
