@@ -167,19 +167,20 @@ def _served_by(url: str) -> str | None:
 
 def test_maintenance_switch_moves_global_traffic_and_back(sbx):
     ep, cfg = sbx["ep"], sbx["cfg"]
-    # moves within the 30 s wait; how fast (interval x threshold + 1 s) is bench_replication's figure
+    # issue 6 asks for this bound in the e2e test itself (the drill e2e test leaves speed to bench/)
+    budget = cfg.sandbox.health_check_interval_seconds * cfg.sandbox.health_check_failure_threshold + 1.0
     primary, secondary = cfg.primary, cfg.secondaries[0]
     ssm = client("ssm", primary, ep.aws)
     assert _served_by(ep.global_url) == primary
     ssm.put_parameter(Name=cfg.maintenance_parameter(primary), Value="on", Type="String", Overwrite=True)
     try:
         moved = wait_until(lambda: _served_by(ep.global_url) == secondary, timeout=30, interval=0.1)
-        assert moved is not None
+        assert moved is not None and moved <= budget, moved
         assert get(ep.regions[primary], "/health").status == 503
     finally:
         ssm.put_parameter(Name=cfg.maintenance_parameter(primary), Value="off", Type="String", Overwrite=True)
     back = wait_until(lambda: _served_by(ep.global_url) == primary, timeout=30, interval=0.1)
-    assert back is not None
+    assert back is not None and back <= budget, back
 
 
 def test_cli_mistakes_get_one_line_and_exit_2(sbx, tmp_path):
