@@ -11,8 +11,13 @@ period directly and keeps the same rule (a message older than the retention peri
 not delivered). Likewise every ``SendMessage`` computes all queue attributes, including the
 three ``ApproximateNumberOfMessages*`` counts (each a scan of the queue); those counts are
 kept for 1 s, which SQS's own semantics allow (the counts are approximate and eventually
-consistent on AWS too). :class:`MotoHost` installs both while it runs and restores moto's
-own on stop, so other moto users in the same process (tests) are not affected.
+consistent on AWS too). Finally, the server resolves every request's backend afresh:
+``DomainDispatcherApplication.get_backend_for_host`` lists moto's package directory
+(``os.listdir`` plus an ``isdir`` per entry) and then tries hundreds of URL patterns, about
+a sixth of the server's CPU during a catalog load; the answer for a host never changes
+within a process, so it is remembered per host. :class:`MotoHost` installs all three while
+it runs and restores moto's own on stop, so other moto users in the same process (tests)
+are not affected.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ def tune_moto() -> None:
         if _originals:
             return
         from moto.core.utils import unix_time
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
         from moto.sqs.models import Queue, SQSBackend
 
         def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
@@ -47,6 +53,8 @@ def tune_moto() -> None:
             (SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period),
         ]
         replacements += [(Queue, name, _cached_count(name, getattr(Queue, name))) for name in COUNT_PROPERTIES]
+        replacements.append((DomainDispatcherApplication, "get_backend_for_host",
+                             _memo_per_host(DomainDispatcherApplication.get_backend_for_host)))
         for owner, name, value in replacements:
             _originals[(owner, name)] = owner.__dict__[name]
             setattr(owner, name, value)
@@ -58,6 +66,23 @@ def untune_moto() -> None:
         for (owner, name), value in _originals.items():
             setattr(owner, name, value)
         _originals.clear()
+
+
+def _memo_per_host(original: Any) -> Any:
+    """``get_backend_for_host`` remembered per host (the mapping is fixed by the moto install)."""
+    memo: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        try:
+            return memo[host]
+        except KeyError:
+            pass
+        backend = original(self, host)
+        if len(memo) < 4096:  # hosts are service-region names; the bound only guards odd clients
+            memo[host] = backend
+        return backend
+
+    return get_backend_for_host
 
 
 def _cached_count(name: str, original: property) -> property:

@@ -161,17 +161,45 @@ def test_planned_endpoints_follow_the_configuration(tmp_path):
 
 
 def test_moto_tuning_is_undone_for_other_users_of_moto_in_the_process():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue, SQSBackend
 
     from sandbox.moto_host import tune_moto, untune_moto
 
     before = (Queue.__dict__["approximate_number_of_messages"],
-              SQSBackend.__dict__["is_message_valid_based_on_retention_period"])
+              SQSBackend.__dict__["is_message_valid_based_on_retention_period"],
+              DomainDispatcherApplication.__dict__["get_backend_for_host"])
     tune_moto()
     try:
         assert Queue.__dict__["approximate_number_of_messages"] is not before[0]
+        assert DomainDispatcherApplication.__dict__["get_backend_for_host"] is not before[2]
     finally:
         untune_moto()
     after = (Queue.__dict__["approximate_number_of_messages"],
-             SQSBackend.__dict__["is_message_valid_based_on_retention_period"])
+             SQSBackend.__dict__["is_message_valid_based_on_retention_period"],
+             DomainDispatcherApplication.__dict__["get_backend_for_host"])
     assert after == before
+
+
+def test_remembered_backend_lookup_answers_as_moto_does(monkeypatch):
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    from sandbox.moto_host import tune_moto, untune_moto
+
+    app = DomainDispatcherApplication(lambda backend: None)
+    hosts = [None, "moto_api", "s3", "dynamodb.us-east-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com",
+             "streams.dynamodb.eu-west-1.amazonaws.com", "route53.amazonaws.com", "ssm.us-east-1.amazonaws.com"]
+    expected = {h: app.get_backend_for_host(h) for h in hosts}
+    assert expected["dynamodb.us-east-1.amazonaws.com"] == "dynamodb"
+    tune_moto()
+    try:
+        calls = []
+        original = DomainDispatcherApplication.get_backend_for_host
+        for host in hosts * 3:
+            calls.append(original(app, host))
+        assert calls == [expected[h] for h in hosts * 3]
+        # remembered: moto's package directory is not listed again for a known host
+        monkeypatch.setattr("moto.backends.list_of_moto_modules", lambda: (_ for _ in ()).throw(AssertionError))
+        assert [original(app, h) for h in hosts] == [expected[h] for h in hosts]
+    finally:
+        untune_moto()
