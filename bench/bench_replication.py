@@ -42,17 +42,10 @@ state_dir = "state"
 """
 
 
-def _ports() -> tuple[int, int, int]:
-    """AWS, global and first region port: a block of four free ports (two regions)."""
-    from sandbox.state import free_port_block
-
-    base = free_port_block(4)
-    return base, base + 1, base + 2
-
-
 def _storefront(config: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    from storefront_cli.main import run_subprocess
+
+    return run_subprocess(config, *args, timeout=timeout)
 
 
 def main(argv: list[str]) -> int:
@@ -69,7 +62,9 @@ def main(argv: list[str]) -> int:
     from sandbox.client import load_catalog
 
     root = Path(tempfile.mkdtemp(prefix="bench-replication-"))
-    base, glob, first = _ports()
+    from sandbox.state import free_sandbox_ports
+
+    base, glob, first = free_sandbox_ports()
     config = root / "storefront.toml"
     config.write_text(CONFIG.format(base=base, glob=glob, first=first))
     t0 = time.monotonic()

@@ -33,7 +33,7 @@ from catalog.config import load_config
 from catalog.versioning import VersionClock
 from sandbox.client import get, load_catalog, wait_for_load, wait_until
 from sandbox.demo import change_price
-from sandbox.state import free_port_block
+from sandbox.state import free_sandbox_ports
 from sandbox.supervisor import Sandbox
 
 BUDGET_P50_SECONDS = 1.5
@@ -41,8 +41,8 @@ BUDGET_P50_SECONDS = 1.5
 
 def _config(state_dir: str) -> object:
     cfg = load_config()
-    base = free_port_block(2 + len(cfg.regions))
-    sandbox = dataclasses.replace(cfg.sandbox, aws_port=base, global_port=base + 1, first_region_port=base + 2,
+    aws, glob, first = free_sandbox_ports(len(cfg.regions))
+    sandbox = dataclasses.replace(cfg.sandbox, aws_port=aws, global_port=glob, first_region_port=first,
                                   state_dir=state_dir)
     return dataclasses.replace(cfg, sandbox=sandbox)
 

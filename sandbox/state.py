@@ -148,6 +148,13 @@ def free_port_block(n: int, host: str = "127.0.0.1", lo: int = 20000, hi: int = 
     raise SandboxError(f"no {n} consecutive free ports between {lo} and {hi}")
 
 
+def free_sandbox_ports(regions: int = 2) -> tuple[int, int, int]:
+    """``(aws_port, global_port, first_region_port)`` for a private sandbox of ``regions``
+    regions: one free block, laid out as ``[sandbox]`` expects."""
+    base = free_port_block(2 + regions)
+    return base, base + 1, base + 2
+
+
 def check_ports(cfg: DeploymentConfig) -> None:
     """Raise :class:`SandboxError` naming the first configured port that is taken."""
     sb = cfg.sandbox

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +36,14 @@ class CLIError(Exception):
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.code = code
+
+
+def run_subprocess(config: str | os.PathLike[str], *args: str,
+                   timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``storefront --config CONFIG ARGS...`` in a fresh interpreter (this one's Python), its
+    output captured as text; for scripts, tests and benchmarks that drive the real command."""
+    return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", os.fspath(config), *args],
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ from catalog.config import load_config
 from replication.drill import run_drill
 from replication.routing import HEALTHY
 from replication.targets import resolve_target
+from sandbox.state import free_sandbox_ports
+from storefront_cli.main import run_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]
 
@@ -43,23 +44,14 @@ state_dir = "state"
 """
 
 
-def _free_ports() -> tuple[int, int, int]:
-    """AWS, global and first region port: a block of four free ports (two regions)."""
-    from sandbox.state import free_port_block
-
-    base = free_port_block(4)
-    return base, base + 1, base + 2
-
-
 def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return run_subprocess(config, *args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("drill-sandbox")
-    aws, glob, first = _free_ports()
+    aws, glob, first = free_sandbox_ports()
     config = root / "storefront.toml"
     config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
     up = _storefront(config, "sandbox", "up", "--detach", "--json")

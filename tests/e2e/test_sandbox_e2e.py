@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +22,8 @@ from catalog.versioning import VersionClock
 from sandbox.aws import client
 from sandbox.client import get, table, wait_until
 from sandbox.demo import change_price
-from sandbox.state import Endpoints, free_port_block
+from sandbox.state import Endpoints, free_sandbox_ports
+from storefront_cli.main import run_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]
 
@@ -50,17 +49,15 @@ QUERIES = [
 ]
 
 
-def storefront(config: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "storefront_cli.main", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+storefront = run_subprocess
 
 
 @pytest.fixture(scope="module")
 def sbx(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e-sandbox")
-    base = free_port_block(4)
+    aws, glob, first = free_sandbox_ports()
     config = root / "storefront.toml"
-    config.write_text(CONFIG.format(aws=base, glob=base + 1, first=base + 2))
+    config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
     up = storefront(config, "sandbox", "up", "--detach", "--json")
     assert up.returncode == 0, up.stderr + up.stdout
     try:
@@ -197,8 +194,8 @@ def test_cli_mistakes_get_one_line_and_exit_2(sbx, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        base = free_port_block(3)
-        other.write_text(CONFIG.format(aws=port, glob=base, first=base + 1).replace('"state"', '"other-state"'))
+        _, glob, first = free_sandbox_ports()
+        other.write_text(CONFIG.format(aws=port, glob=glob, first=first).replace('"state"', '"other-state"'))
         nothing = storefront(other, "sandbox", "down")
         assert nothing.returncode == 2 and "no sandbox is running" in nothing.stderr
         in_use = storefront(other, "sandbox", "up", "--detach")
@@ -224,9 +221,9 @@ def test_search_and_status_commands(sbx):
 
 
 def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
-    base = free_port_block(4)
+    aws, glob, first = free_sandbox_ports()
     config = tmp_path / "storefront.toml"
-    config.write_text(CONFIG.format(aws=base, glob=base + 1, first=base + 2))
+    config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
     demo = storefront(config, "demo", "--products", "60", timeout=600)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     out = demo.stdout
@@ -238,4 +235,4 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert not (tmp_path / "state" / "endpoints.json").exists()
     from sandbox.state import port_free
 
-    assert all(port_free("127.0.0.1", p) for p in range(base, base + 4))
+    assert all(port_free("127.0.0.1", p) for p in range(aws, first + 2))

@@ -25,7 +25,7 @@ from sandbox.resources import create_resources
 from sandbox.route53 import Route53Emulator
 from sandbox.router import GlobalRouter
 from sandbox.s3_replication import S3Replicator
-from sandbox.state import free_port_block
+from sandbox.state import free_sandbox_ports
 from sandbox.streams import StreamReader
 
 pytestmark = pytest.mark.xdist_group("sandbox-emulators")
@@ -35,12 +35,12 @@ LAG = 0.2
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    base = free_port_block(4)
+    aws, glob, first = free_sandbox_ports()
     cfg = parse_config({"name_prefix": "emutest", "regions": [US, EU], "sandbox": {
-        "aws_port": base, "global_port": base + 1, "first_region_port": base + 2,
+        "aws_port": aws, "global_port": glob, "first_region_port": first,
         "health_check_interval_seconds": 1, "health_check_failure_threshold": 2,
         "state_dir": str(tmp_path_factory.mktemp("state"))}}, "test.toml")
-    host = MotoHost("127.0.0.1", base).start()
+    host = MotoHost("127.0.0.1", aws).start()
     metrics = MetricsPublisher(host.endpoint, flush_seconds=0.2).start()
     resources = create_resources(cfg, host.endpoint)
     gt = GlobalTableReplicator(host.endpoint, cfg.table_name, cfg.regions, LAG, metrics,
