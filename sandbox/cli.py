@@ -96,18 +96,23 @@ def describe(cfg: Any, endpoints: Any, started_seconds: float | None = None) -> 
     return "\n".join(lines)
 
 
-def _up(args: argparse.Namespace) -> int:
+def _ready_to_start(cfg: Any, starter: str) -> None:
+    """Refuse (one line, exit 2) when a sandbox already runs or a configured port is taken."""
     from sandbox.state import SandboxError, check_ports, read_endpoints
 
-    cfg = _config(args)
     running = read_endpoints(cfg)
     if running is not None:
-        raise CLIError(f"a sandbox is already running (pid {running.pid}, {running.global_url}); "
+        raise CLIError(f"a sandbox is already running (pid {running.pid}, {running.global_url}); {starter}"
                        "stop it with `storefront sandbox down`")
     try:
         check_ports(cfg)
     except SandboxError as exc:
         raise CLIError(str(exc)) from None
+
+
+def _up(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    _ready_to_start(cfg, "")
     if args.detach:
         return _up_detached(cfg, args)
     return _up_foreground(cfg, args)
@@ -292,15 +297,11 @@ def format_results(body: dict[str, Any], region: str | None, query: str) -> str:
 # ---------------------------------------------------------------- demo
 def _demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
-    from sandbox.state import SandboxError, check_ports, read_endpoints
+    from sandbox.state import SandboxError
 
     cfg = _config(args)
-    running = read_endpoints(cfg)
-    if running is not None:
-        raise CLIError(f"a sandbox is already running (pid {running.pid}); the demo starts its own: "
-                       "stop it with `storefront sandbox down`")
+    _ready_to_start(cfg, "the demo starts its own: ")
     try:
-        check_ports(cfg)
         return run_demo(cfg, args.products)
     except SandboxError as exc:
         raise CLIError(str(exc)) from None

@@ -203,3 +203,28 @@ def test_remembered_backend_lookup_answers_as_moto_does(monkeypatch):
         assert [original(app, h) for h in hosts] == [expected[h] for h in hosts]
     finally:
         untune_moto()
+
+
+@pytest.mark.parametrize("command, hint", [(["sandbox", "up", "--detach"], ""),
+                                           (["demo", "--products", "5"], "the demo starts its own")])
+def test_starting_while_a_sandbox_runs_is_refused_in_one_line(tmp_path, capsys, monkeypatch, command, hint):
+    import os
+
+    from sandbox.state import write_endpoints
+    from storefront_cli.main import main
+
+    def must_not_start(*_a, **_k):
+        raise AssertionError("a second sandbox was started")
+
+    monkeypatch.setattr("sandbox.cli._up_detached", must_not_start)
+    monkeypatch.setattr("sandbox.demo.run_demo", must_not_start)
+
+    cfg = _cfg(tmp_path, 20000)
+    config = tmp_path / "storefront.toml"
+    config.write_text(f'regions = ["us-east-1", "eu-west-1"]\n[sandbox]\naws_port = 20000\n'
+                      f'state_dir = "{tmp_path}"\n')
+    write_endpoints(cfg, planned_endpoints(cfg, os.getpid()))  # "running": this live process
+    assert main(["--config", str(config), *command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"already running (pid {os.getpid()}" in err
+    assert hint in err and err.endswith("stop it with `storefront sandbox down`")
