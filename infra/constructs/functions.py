@@ -70,6 +70,27 @@ def _common_env(dep: Deployment, endpoint_url: str, service: str) -> dict[str, s
     }
 
 
+def _handler_function(scope: Construct, package: str, role: FunctionRole, *, function_name: str, description: str,
+                      memory_mb: int, timeout_seconds: int, environment: dict[str, str]) -> lambda_.Function:
+    """``<package>.handler.lambda_handler`` on arm64 Python 3.13, with the role's log group and
+    active tracing: what both functions share."""
+    return lambda_.Function(
+        scope, "Function",
+        function_name=function_name,
+        description=description,
+        code=function_code(scope, package),
+        handler=f"{package}.handler.lambda_handler",
+        runtime=RUNTIME,
+        architecture=ARCHITECTURE,
+        memory_size=memory_mb,
+        timeout=Duration.seconds(timeout_seconds),
+        role=role.role,
+        log_group=role.log_group,
+        tracing=lambda_.Tracing.ACTIVE,
+        environment=environment,
+    )
+
+
 class IndexerFunction(Construct):
     """``indexer_function_name(region)``: the replica's stream and the S3-events queue in, the index out."""
 
@@ -79,19 +100,12 @@ class IndexerFunction(Construct):
         super().__init__(scope, cid)
         aws = dep.aws
         cfg = dep.config
-        self.function = lambda_.Function(
-            self, "Function",
+        self.function = _handler_function(
+            self, "indexer", role,
             function_name=cfg.indexer_function_name(region),
             description="Indexes the replica's stream and the bucket's products/ events into OpenSearch",
-            code=function_code(self, "indexer"),
-            handler="indexer.handler.lambda_handler",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            memory_size=aws.indexer_memory_mb,
-            timeout=Duration.seconds(aws.indexer_timeout_seconds),
-            role=role.role,
-            log_group=role.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            memory_mb=aws.indexer_memory_mb,
+            timeout_seconds=aws.indexer_timeout_seconds,
             environment={
                 **_common_env(dep, endpoint_url, "storefront-indexer"),
                 "DLQ_URL": dlq.queue_url,
@@ -143,19 +157,12 @@ class SearchFunction(Construct):
             actions=["ssm:GetParameter"],
             resources=[self.maintenance.parameter_arn],
         ))
-        self.function = lambda_.Function(
-            self, "Function",
+        self.function = _handler_function(
+            self, "search_api", role,
             function_name=cfg.search_function_name(region),
             description="Read-only product search API (API Gateway REST proxy)",
-            code=function_code(self, "search_api"),
-            handler="search_api.handler.lambda_handler",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            memory_size=aws.search_memory_mb,
-            timeout=Duration.seconds(aws.search_timeout_seconds),
-            role=role.role,
-            log_group=role.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            memory_mb=aws.search_memory_mb,
+            timeout_seconds=aws.search_timeout_seconds,
             environment={
                 **_common_env(dep, endpoint_url, "storefront-search"),
                 "MAINTENANCE_PARAMETER": cfg.maintenance_parameter(region),
