@@ -218,6 +218,8 @@ class AwsConfig:
     # alarms (the rest are in [thresholds])
     alarm_p99_latency_ms: int = 1000
     alarm_5xx_percent: float = 1.0
+    # every alarm notifies the region's alarm topic; this address is subscribed to it ("" for none)
+    alarm_email: str = ""
 
     def certificate(self, region: str) -> str:
         return self.certificates.get(region, "dns")
@@ -466,6 +468,10 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     burst = sec.int_in("api_throttle_burst", 1, 100_000, 400)
     if burst < rate:
         raise ConfigError("aws.api_throttle_burst", f"must be at least api_throttle_rate ({rate}), got {burst}")
+    alarm_email = sec.get("alarm_email", str, "")
+    if alarm_email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", alarm_email):
+        raise ConfigError("aws.alarm_email", f"{alarm_email!r} is not an email address; leave it out for no "
+                          "subscription (the alarm topic is created either way)")
     max_record_age = sec.get("stream_max_record_age_seconds", int, 86_400)
     if max_record_age != -1 and not 60 <= max_record_age <= 604_800:
         raise ConfigError("aws.stream_max_record_age_seconds", f"must be -1 (no limit) or 60..604800, "
@@ -497,6 +503,7 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         log_retention_days=retention,
         alarm_p99_latency_ms=sec.int_in("alarm_p99_latency_ms", 10, 60_000, 1000),
         alarm_5xx_percent=sec.number_in("alarm_5xx_percent", 0.01, 100, 1.0),
+        alarm_email=alarm_email,
     )
     if aws.indexer_timeout_seconds * 1000 <= aws.retry_margin_ms:
         raise ConfigError("aws.retry_margin_ms", f"must be below the indexer timeout "

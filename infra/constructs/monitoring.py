@@ -4,14 +4,25 @@ Alarms: indexer iterator age, DLQ depth, API 5xx rate, API p99 latency, OpenSear
 cluster status red, and replication latency from this region to every other one
 (DynamoDB ``ReplicationLatency`` by receiving region; S3 ``ReplicationLatency`` by rule).
 Thresholds come from ``[thresholds]`` and ``[aws]``.
+
+Every alarm notifies the region's SNS topic ``<prefix>-<region>-alarms`` when it fires and
+when it clears; ``aws.alarm_email`` is subscribed to it, and operators add their paging
+(PagerDuty, Chatbot, ...) as further subscriptions. The topic is encrypted with its own
+customer-managed KMS key, because CloudWatch cannot publish to a topic under the AWS-managed
+``alias/aws/sns`` key, and it refuses requests without TLS.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -30,6 +41,18 @@ class Monitoring(Construct):
         minute = Duration.minutes(1)
         prefix = f"{cfg.name_prefix}-{region}"
         self.alarms: list[cw.Alarm] = []
+        # it protects only notifications in flight: removed with the stack (after AWS's waiting period)
+        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
+                      pending_window=Duration.days(7),
+                      description=f"Encrypts the {prefix}-alarms topic (CloudWatch alarms publish to it)")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True,
+                               display_name=f"storefront-search alarms, {region}")
+        if dep.aws.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(dep.aws.alarm_email))
+        notify = cw_actions.SnsAction(self.topic)
+        CfnOutput(self, "AlarmTopicArn", value=self.topic.topic_arn,
+                  description="Every alarm of this region notifies this topic: subscribe your paging to it")
 
         def alarm(cid: str, metric: cw.IMetric, threshold: float, description: str,
                   op: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -45,6 +68,8 @@ class Monitoring(Construct):
                 datapoints_to_alarm=periods,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             )
+            a.add_alarm_action(notify)
+            a.add_ok_action(notify)
             self.alarms.append(a)
             return a
 

@@ -45,6 +45,7 @@ MAIN_CONFIG: dict[str, Any] = {
         "api_throttle_rate": 150,
         "api_throttle_burst": 300,
         "api_rate_limit_per_5min": 1200,
+        "alarm_email": "oncall@shop.example",
         "certificates": {"eu-west-1": CERT_EU},
         "opensearch": {
             "us-east-1": {"instance_type": "r7g.large.search", "instance_count": 2, "volume_gb": 30},
@@ -60,7 +61,7 @@ LATENCY_CONFIG: dict[str, Any] = {
     "regions": ["eu-central-1", "us-west-2"],
     "routing": "latency",
     "health_check": {"interval_seconds": 10, "failure_threshold": 3},
-    "aws": {k: v for k, v in MAIN_CONFIG["aws"].items() if k not in ("certificates", "opensearch")},
+    "aws": {k: v for k, v in MAIN_CONFIG["aws"].items() if k not in ("certificates", "opensearch", "alarm_email")},
 }
 
 

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.xdist_group("cdk")
     ({"aws": {**MAIN_CONFIG["aws"], "retry_margin_ms": 60_000}}, "aws.retry_margin_ms"),
     ({"aws": {**MAIN_CONFIG["aws"], "stage_name": "prod-1"}}, "aws.stage_name"),
     ({"aws": {**MAIN_CONFIG["aws"], "queue_batch_size": 11}}, "aws.queue_batch_size"),
+    ({"aws": {**MAIN_CONFIG["aws"], "alarm_email": "oncall at shop"}}, "aws.alarm_email"),
 ])
 def test_config_errors_name_the_field(change, field):
     raw = {k: v for k, v in {**MAIN_CONFIG, **change}.items() if v is not None}

@@ -212,6 +212,34 @@ def test_alarms_cover_every_failure_the_issue_lists_and_a_dashboard_exists(synth
         "AWS::CloudWatch::Dashboard", {"DashboardName": "shop-us-east-1"})
 
 
+def test_every_alarm_notifies_the_regions_encrypted_topic_which_mails_the_configured_address(synth, latency_synth):
+    template = synth.template("search", "us-east-1")
+    (topic_id, topic), = resources(template, "AWS::SNS::Topic").items()
+    assert topic["Properties"]["TopicName"] == "shop-us-east-1-alarms"
+    key_ref = topic["Properties"]["KmsMasterKeyId"]
+    (key_id, key), = resources(template, "AWS::KMS::Key").items()
+    assert key_ref == {"Fn::GetAtt": [key_id, "Arn"]} and key["Properties"]["EnableKeyRotation"] is True
+    # CloudWatch may use the key (it cannot publish under the AWS-managed SNS key)
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    assert any(st.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+               and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(st["Action"]) for st in statements)
+    (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
+    assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for st in policy["Properties"]["PolicyDocument"]["Statement"])
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 9
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+    (sub,) = resources(template, "AWS::SNS::Subscription").values()
+    assert sub["Properties"] == {"Protocol": "email", "Endpoint": "oncall@shop.example",
+                                 "TopicArn": {"Ref": topic_id}}
+    assert any(o["Value"] == {"Ref": topic_id} for o in template["Outputs"].values())
+    # no address configured: the topic and its actions still exist, nobody is subscribed
+    other = latency_synth.template("search", "us-west-2")
+    assert len(resources(other, "AWS::SNS::Topic")) == 1 and not resources(other, "AWS::SNS::Subscription")
+
+
 # ---------------------------------------------------------------- helpers
 def _dimensions(alarm):
     """An alarm's metric dimensions, whether the metric is inline or in ``Metrics`` (it has a label)."""
