@@ -25,20 +25,10 @@ from pathlib import Path
 
 from bench.common import machine
 
-CONFIG = """
-name_prefix = "benchrep"
-regions = ["us-east-1", "eu-west-1"]
+THRESHOLDS = """
 [thresholds]
 replication_latency_ms = 5000
 index_lag_seconds = 10.0
-[sandbox]
-aws_port = {base}
-global_port = {glob}
-first_region_port = {first}
-replication_lag_ms = 200
-health_check_interval_seconds = 1
-health_check_failure_threshold = 3
-state_dir = "state"
 """
 
 
@@ -62,11 +52,10 @@ def main(argv: list[str]) -> int:
     from sandbox.client import load_catalog
 
     root = Path(tempfile.mkdtemp(prefix="bench-replication-"))
-    from sandbox.state import free_sandbox_ports
+    from sandbox.state import private_sandbox_toml
 
-    base, glob, first = free_sandbox_ports()
     config = root / "storefront.toml"
-    config.write_text(CONFIG.format(base=base, glob=glob, first=first))
+    config.write_text(private_sandbox_toml("benchrep", head=THRESHOLDS, replication_lag_ms=200))
     t0 = time.monotonic()
     up = _storefront(config, "sandbox", "up", "--detach", "--json", timeout=300)
     if up.returncode != 0:

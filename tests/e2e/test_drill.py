@@ -17,15 +17,12 @@ from catalog.config import load_config
 from replication.drill import run_drill
 from replication.routing import HEALTHY
 from replication.targets import resolve_target
-from sandbox.state import free_sandbox_ports
+from sandbox.state import private_sandbox_toml
 from storefront_cli.main import run_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]
 
-CONFIG = """
-name_prefix = "drille2e"
-regions = ["us-east-1", "eu-west-1"]
-routing = "failover"
+THRESHOLDS = """
 [thresholds]
 # generous: the preflight judges the lag of the catalog load just before, on a shared CI machine;
 # detection speed (interval x threshold + 1 s = 4 s) is measured by bench/bench_replication.py,
@@ -33,14 +30,6 @@ routing = "failover"
 replication_latency_ms = 60000
 index_lag_seconds = 30.0
 drill_detection_seconds = 30.0
-[sandbox]
-aws_port = {aws}
-global_port = {glob}
-first_region_port = {first}
-replication_lag_ms = 100
-health_check_interval_seconds = 1
-health_check_failure_threshold = 3
-state_dir = "state"
 """
 
 
@@ -51,9 +40,8 @@ def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.Co
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("drill-sandbox")
-    aws, glob, first = free_sandbox_ports()
     config = root / "storefront.toml"
-    config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
+    config.write_text(private_sandbox_toml("drille2e", head=THRESHOLDS))
     up = _storefront(config, "sandbox", "up", "--detach", "--json")
     assert up.returncode == 0, up.stderr
     try:

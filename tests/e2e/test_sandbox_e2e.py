@@ -22,25 +22,12 @@ from catalog.versioning import VersionClock
 from sandbox.aws import client
 from sandbox.client import get, table, wait_until
 from sandbox.demo import change_price
-from sandbox.state import Endpoints, free_sandbox_ports
+from sandbox.state import Endpoints, private_sandbox_toml
 from storefront_cli.main import run_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]
 
 PRODUCTS = 150
-CONFIG = """
-name_prefix = "e2e"
-regions = ["us-east-1", "eu-west-1"]
-routing = "failover"
-[sandbox]
-aws_port = {aws}
-global_port = {glob}
-first_region_port = {first}
-replication_lag_ms = 100
-health_check_interval_seconds = 1
-health_check_failure_threshold = 3
-state_dir = "state"
-"""
 QUERIES = [
     {"q": "wireless headphones"},
     {"q": "espresso", "sort": "price_asc"},
@@ -55,9 +42,8 @@ storefront = run_subprocess
 @pytest.fixture(scope="module")
 def sbx(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e-sandbox")
-    aws, glob, first = free_sandbox_ports()
     config = root / "storefront.toml"
-    config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
+    config.write_text(private_sandbox_toml("e2e"))
     up = storefront(config, "sandbox", "up", "--detach", "--json")
     assert up.returncode == 0, up.stderr + up.stdout
     try:
@@ -194,8 +180,7 @@ def test_cli_mistakes_get_one_line_and_exit_2(sbx, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        _, glob, first = free_sandbox_ports()
-        other.write_text(CONFIG.format(aws=port, glob=glob, first=first).replace('"state"', '"other-state"'))
+        other.write_text(private_sandbox_toml("e2e", aws_port=port, state_dir="other-state"))
         nothing = storefront(other, "sandbox", "down")
         assert nothing.returncode == 2 and "no sandbox is running" in nothing.stderr
         in_use = storefront(other, "sandbox", "up", "--detach")
@@ -221,9 +206,9 @@ def test_search_and_status_commands(sbx):
 
 
 def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
-    aws, glob, first = free_sandbox_ports()
     config = tmp_path / "storefront.toml"
-    config.write_text(CONFIG.format(aws=aws, glob=glob, first=first))
+    config.write_text(private_sandbox_toml("e2e"))
+    sb = load_config(config).sandbox
     demo = storefront(config, "demo", "--products", "60", timeout=600)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     out = demo.stdout
@@ -235,4 +220,4 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert not (tmp_path / "state" / "endpoints.json").exists()
     from sandbox.state import port_free
 
-    assert all(port_free("127.0.0.1", p) for p in range(aws, first + 2))
+    assert all(port_free("127.0.0.1", p) for p in range(sb.aws_port, sb.first_region_port + 2))
