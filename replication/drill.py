@@ -337,6 +337,11 @@ class Drill:
                         tl.add(f"{self.region} was not serving: traffic did not need to move")
                 elif self._traffic_moved(answer, tl):
                     rep.rto_seconds = round(time.monotonic() - self._t_inject, 3)
+                    if rep.detection_seconds is None:
+                        # Route 53 moves traffic only after the check turned unhealthy: the
+                        # status poll above ran just before the flip, the search probe just after
+                        rep.detection_seconds = rep.rto_seconds
+                        tl.add(f"detected: traffic left {self.region} before the next status poll")
             if rep.rto_seconds is not None and now - last_canary >= self.canary_interval:
                 self._write_canary(tl)
                 last_canary = now

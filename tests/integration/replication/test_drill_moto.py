@@ -111,3 +111,23 @@ def test_detection_slower_than_its_target_fails_the_drill_and_still_restores(cfg
     assert any(f.startswith("detection took") and "target 0.01s" in f for f in report.failures), report.failures
     assert report.answer_during == "eu-west-1" and report.lost_writes == 0
     assert not _inverted(cfg, clients, "us-east-1") and report.failback_seconds is not None
+
+
+def test_traffic_seen_moving_before_the_status_poll_counts_as_detected(cfg, clients, target, world, route53,
+                                                                       monkeypatch):
+    # The observer's status poll runs just before Route 53 flips and the traffic check just after
+    # (CI saw RTO 2.27 s < detection 2.49 s): traffic cannot move before detection, so the drill
+    # records detection no later than the move.
+    late = {"done": False}
+    real_status = route53.health_status
+
+    def status_a_poll_late(region):
+        if route53.answer() == "eu-west-1" and not late["done"]:
+            late["done"] = True  # the first poll after the flip still sees the old status
+            return "HEALTHY"
+        return real_status(region)
+
+    monkeypatch.setattr(route53, "health_status", status_a_poll_late)
+    report = run_drill(target, "us-east-1", "health-check", canary_interval=0.1, verify_seconds=5)
+    assert report.detection_seconds is not None and report.rto_seconds is not None
+    assert report.detection_seconds <= report.rto_seconds
