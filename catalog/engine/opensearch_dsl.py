@@ -418,8 +418,10 @@ def aggregations(request: SearchRequest) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- sort and cursor
-SORTS: dict[Sort, tuple[dict[str, Any], ...]] = {
-    Sort.RELEVANCE: ({"_score": {"order": "desc"}},),
+# Relevance is the bare "_score" (descending by default): the API specification's sort
+# oneOf cannot tell {"_score": {"order": ...}} from a field sort and rejects it.
+SORTS: dict[Sort, tuple[dict[str, Any] | str, ...]] = {
+    Sort.RELEVANCE: ("_score",),
     Sort.PRICE_ASC: ({"price": {"order": "asc"}},),
     Sort.PRICE_DESC: ({"price": {"order": "desc"}},),
     Sort.RATING_DESC: ({"rating": {"order": "desc", "missing": "_last"}},),
@@ -428,7 +430,7 @@ SORTS: dict[Sort, tuple[dict[str, Any], ...]] = {
 TIE_BREAK = {"id": {"order": "asc"}}
 
 
-def sort_clause(sort: Sort) -> list[dict[str, Any]]:
+def sort_clause(sort: Sort) -> list[dict[str, Any] | str]:
     return [*SORTS[sort], TIE_BREAK]
 
 
@@ -480,8 +482,10 @@ def highlight_clause() -> dict[str, Any]:
             fields[f.name] = {"number_of_fragments": 0}
         else:
             fields[f.name] = {"fragment_size": DESCRIPTION_FRAGMENT, "number_of_fragments": 1}
+    # no "type": unified is the default highlighter, and the API specification's oneOf of a
+    # custom name or a built-in one cannot place "unified" (both match) and rejects it
     return {
-        "type": "unified", "encoder": "html", "pre_tags": [HIGHLIGHT_PRE], "post_tags": [HIGHLIGHT_POST],
+        "encoder": "html", "pre_tags": [HIGHLIGHT_PRE], "post_tags": [HIGHLIGHT_POST],
         "require_field_match": False, "fields": fields,
     }
 
@@ -631,7 +635,7 @@ def suggest_body(prefix: str, size: int) -> dict[str, Any] | None:
     return {
         "query": {"bool": {"filter": list(VISIBLE), "must": must}},
         "size": max(1, min(size, MAX_SUGGEST_SIZE)),
-        "sort": [{"_score": {"order": "desc"}}, TIE_BREAK],
+        "sort": [*SORTS[Sort.RELEVANCE], TIE_BREAK],
         "_source": ["id", "title"],
         "track_total_hits": False,
     }

@@ -38,7 +38,8 @@ def referenced_fields(node, out=None) -> set[str]:
             elif key in FIELD_KEYED and isinstance(value, dict) and "field" not in value:  # a query, not an agg
                 out.update(value)
             elif key == "sort" and isinstance(value, list):
-                out.update(k for clause in value for k in clause if k != "_score")
+                out.update(k for clause in value for k in ([clause] if isinstance(clause, str) else clause)
+                           if k != "_score")
             elif key == "highlight" and isinstance(value, dict):
                 out.update(value["fields"])
             elif key == "_source" and isinstance(value, list):

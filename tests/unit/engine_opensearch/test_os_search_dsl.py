@@ -112,7 +112,7 @@ def test_browse_without_text_matches_all_visible_products():
 def test_highlight_title_and_description_html_encoded():
     body = search_body(SearchRequest(text="bose", facets=()))
     assert body["highlight"] == {
-        "type": "unified", "encoder": "html", "pre_tags": ["<em>"], "post_tags": ["</em>"],
+        "encoder": "html", "pre_tags": ["<em>"], "post_tags": ["</em>"],
         "require_field_match": False,
         "fields": {"title": {"number_of_fragments": 0},
                    "description": {"fragment_size": 160, "number_of_fragments": 1}},
@@ -197,7 +197,7 @@ def test_category_facet_shows_the_top_level_and_children_of_selected_categories(
 
 # ---------------------------------------------------------------- sort, depth, cursor
 @pytest.mark.parametrize(("sort", "first"), [
-    (Sort.RELEVANCE, {"_score": {"order": "desc"}}),
+    (Sort.RELEVANCE, "_score"),
     (Sort.PRICE_ASC, {"price": {"order": "asc"}}),
     (Sort.PRICE_DESC, {"price": {"order": "desc"}}),
     (Sort.RATING_DESC, {"rating": {"order": "desc", "missing": "_last"}}),
