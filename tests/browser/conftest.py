@@ -107,6 +107,7 @@ def page(browser, site_stack):
     site_stack.engine.down = False
     try:
         yield page
+        assert page.csp_violations == [], "the page broke its own content security policy"
     finally:
         site_stack.engine.down = False
         context.close()

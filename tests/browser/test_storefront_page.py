@@ -186,7 +186,8 @@ def test_first_view_budget_csp_and_accessibility(browser, site_stack, artifacts)
     context.add_init_script(path=str(AXE))  # injected by the browser itself: the page's CSP stays in force
     page = context.new_page()
     sizes: dict[str, int] = {}
-    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.url.startswith(site_stack.base) else None)
+    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body()))
+            if r.url.startswith(site_stack.base) else None)
     violations_csp: list[str] = []
     page.on("console", lambda m: violations_csp.append(m.text) if "Content Security Policy" in m.text else None)
     try:

@@ -216,7 +216,9 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert "from us-east-1" in out and "from eu-west-1" in out
     lag = float(out.split("searchable in eu-west-1 after ")[1].split(" s")[0])
     assert 0.1 <= lag < 30
-    assert out.rstrip().endswith("sandbox stopped")
+    assert "the storefront search page: http://" in out and " answered 200" in out
+    assert out.rstrip().splitlines()[-1].endswith(f":{sb.global_port}/")  # ends with the page's URL
+    assert "sandbox stopped" in out
     assert not (tmp_path / "state" / "endpoints.json").exists()
     from sandbox.state import port_free
 
