@@ -49,8 +49,9 @@ class Deps:
 
 def create_app(deps: Deps) -> APIGatewayRestResolver:
     """The resolver with every route bound to ``deps`` (tests build their own)."""
+    first, *extra = deps.settings.cors_allow_origins
     app = APIGatewayRestResolver(cors=CORSConfig(
-        allow_origin="*", allow_headers=["If-None-Match"], max_age=600,
+        allow_origin=first, extra_origins=extra or None, allow_headers=["If-None-Match"], max_age=600,
         expose_headers=["ETag", "X-Served-Region", "Retry-After"]))
     region = deps.settings.region
     backend = deps.backend
