@@ -192,6 +192,8 @@ class AwsConfig:
     hosted_zone_name: str
     # Per region: an existing ACM certificate ARN, or "dns" for a DNS-validated one.
     certificates: Mapping[str, str] = field(default_factory=dict)
+    # the search page's site (CloudFront); "" means shop.<hosted_zone_name>
+    site_domain_name: str = ""
     opensearch: Mapping[str, OpenSearchSizing] = field(default_factory=dict)
     indexer_memory_mb: int = 1024
     search_memory_mb: int = 1024
@@ -220,6 +222,9 @@ class AwsConfig:
     alarm_5xx_percent: float = 1.0
     # every alarm notifies the region's alarm topic; this address is subscribed to it ("" for none)
     alarm_email: str = ""
+
+    def site_domain(self) -> str:
+        return self.site_domain_name or f"shop.{self.hosted_zone_name}"
 
     def certificate(self, region: str) -> str:
         return self.certificates.get(region, "dns")
@@ -434,6 +439,11 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     if not (domain == zone_name or domain.endswith("." + zone_name)):
         raise ConfigError("aws.hosted_zone_name", f"{domain!r} is not inside the zone {zone_name!r}")
 
+    site = sec.get("site_domain_name", str, "").lower().rstrip(".")
+    if site and not (_DOMAIN.match(site) and site.endswith("." + zone_name) and site != domain):
+        raise ConfigError("aws.site_domain_name", f"{site!r} must be a DNS name inside the zone {zone_name!r}, "
+                          "other than domain_name")
+
     certs_sec = sec.section("certificates")
     certificates: dict[str, str] = {}
     for region in regions:
@@ -483,6 +493,7 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         hosted_zone_id=zone_id,
         hosted_zone_name=zone_name,
         certificates=certificates,
+        site_domain_name=site,
         opensearch=sizing,
         indexer_memory_mb=sec.int_in("indexer_memory_mb", 128, 10_240, 1024),
         search_memory_mb=sec.int_in("search_memory_mb", 128, 10_240, 1024),

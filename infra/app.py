@@ -10,6 +10,8 @@ Reads the configuration through ``catalog.config.load_config`` (``./storefront.t
 4. ``<prefix>-search-<R>`` for every region (after its storage stack, its replication
    stack and the table; with failover over 3+ regions the primary's comes last, as its
    SECONDARY record aliases the secondaries' latency records)
+5. ``<prefix>-site`` in us-east-1: the storefront search page (S3 + CloudFront), which
+   depends on no other stack
 
 cdk-nag's AwsSolutions pack runs as a policy validation plugin unless the context
 ``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason.
@@ -28,6 +30,7 @@ from infra.nag import acknowledge
 from infra.settings import Deployment, load_deployment
 from infra.stacks.replication import ReplicationStack
 from infra.stacks.search import SearchStack
+from infra.stacks.site import SITE_REGION, SiteStack
 from infra.stacks.storage import StorageStack
 from infra.stacks.table import TableStack
 
@@ -66,6 +69,8 @@ def build(app: App, dep: Deployment) -> dict[str, Stack]:
         for r in cfg.secondaries:
             primary.add_stack_dependency(stacks[cfg.stack_name("search", r)],
                                          "SECONDARY aliases the secondaries' latency records")
+    add(SiteStack(app, cfg.stack_name("site"), dep=dep, env=env(SITE_REGION),
+                  description="storefront-search: the search page (private S3 bucket, CloudFront with OAC)"))
     for stack in stacks.values():
         Tags.of(stack).add("storefront:app", cfg.name_prefix)
     acknowledge(stacks.values(), dep)

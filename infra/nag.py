@@ -61,6 +61,33 @@ def acknowledge(stacks: Iterable[Stack], dep: Deployment) -> None:
                      f"S3 replication writes replicas under any key of the {other} content bucket, and only there")
         if stack.stack_name == cfg.stack_name("search", region):
             _acknowledge_search(stack, dep, region)
+        if stack.stack_name == cfg.stack_name("site"):
+            _acknowledge_site(stack, dep)
+
+
+def _acknowledge_site(stack: Stack, dep: Deployment) -> None:
+    """The search page's stack: CDK's BucketDeployment provider, and the distribution."""
+    distribution = _find(stack, "Site/Distribution")
+    _ack(distribution, "CFR1", "The storefront sells to every country it ships to; the page is public, static "
+                               "and holds no data, so there is nothing to restrict by geography")
+    _ack(distribution, "CFR2", "The page is static, cached files from a private bucket; the search API it calls "
+                               "has its own regional WAF with the per-IP rate rule")
+    deployment = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+    reason = ("CDK's BucketDeployment provider copies the page's files from the CDK asset bucket into the site "
+              "bucket: CDK grants it read on the asset objects and read/write/delete on the site bucket's "
+              "objects only (s3:GetObject*, s3:List*, s3:DeleteObject*, s3:Abort* on those two resources)")
+    _ack(deployment, "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+         "CDK's BucketDeployment provider uses AWSLambdaBasicExecutionRole only to write its own logs")
+    assets = f"cdk-hnb659fds-assets-{dep.aws.account}-{stack.region}"
+    for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*",
+                    "Action::s3:Abort*", f"Resource::arn:<AWS::Partition>:s3:::{assets}/*",
+                    f"Resource::<{stack.get_logical_id(_find(stack, 'Site/Bucket/Resource'))}.Arn>/*"):
+        _ack(deployment, f"IAM5[{finding}]", reason)
+    _ack(deployment, "IAM5[Resource::*]", "CDK's BucketDeployment provider invalidates the site's CloudFront "
+                                          "distribution; cloudfront:CreateInvalidation/GetInvalidation take no "
+                                          "narrower resource in the policy CDK generates")
+    _ack(deployment, "L1", "CDK's BucketDeployment provider runtime is chosen and tested by the CDK release "
+                           "(aws-cdk-lib is pinned in pyproject.toml); it runs only at deployment")
 
 
 def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
