@@ -360,7 +360,7 @@
   ui.q.addEventListener("keydown", (ev) => {
     if (ev.key === "ArrowDown") { ev.preventDefault(); moveActive(1); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); moveActive(-1); }
-    else if (ev.key === "Escape") { closeSuggestions(); }
+    else if (ev.key === "Escape" && !ui.suggestions.hidden) { ev.preventDefault(); closeSuggestions(); }  // keep the text
     else if (ev.key === "Enter" && activeOption >= 0) {
       ev.preventDefault();
       pick(ui.suggestions.children[activeOption].textContent);

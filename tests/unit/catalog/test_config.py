@@ -80,6 +80,8 @@ AWS = {
                                                 "12345678-1234-1234-1234-123456789012"}}, "aws.certificates.us-east-1"),
         ({**AWS, "opensearch": {"eu-west-1": {"instance_type": "m5.large"}}}, "aws.opensearch.eu-west-1.instance_type"),
         ({**AWS, "opensearch": {"eu-west-1": {"instance_count": 0}}}, "aws.opensearch.eu-west-1.instance_count"),
+        ({**AWS, "site_domain_name": "shop.other.org"}, "aws.site_domain_name"),
+        ({**AWS, "site_domain_name": "search.example.com"}, "aws.site_domain_name"),
     ],
 )
 def test_aws_errors_name_the_field(aws, field):
@@ -132,3 +134,9 @@ def test_one_account_names_everything_and_replication_reaches_every_other_bucket
         "arn:aws-cn:s3:::storefront-content-210987654321-ap-southeast-2",
     ]
     assert all(r["DeleteMarkerReplication"]["Status"] == "Enabled" for r in rep["Rules"])
+
+
+def test_the_search_page_site_defaults_to_shop_in_the_zone():
+    assert parse_config(base(aws=AWS)).aws.site_domain() == "shop.example.com"
+    cfg = parse_config(base(aws={**AWS, "site_domain_name": "Www.Example.com."}))
+    assert cfg.aws.site_domain() == "www.example.com"
