@@ -19,6 +19,7 @@ import pytest
 from catalog.engine.port import EngineUnavailable
 
 REGION = "eu-west-1"
+FAILOVER = "us-east-1"  # a second region over the same index: what Route 53 fails over to
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or Path(__file__).resolve().parents[2] / "build" / "browser")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -65,20 +66,22 @@ def site_stack(tmp_path_factory, catalog_1k):
     assert all(r.ok for r in results)
     real.swap_alias(target)
     engine = SwitchableEngine(real)
-    parameter = f"/storefront/{REGION}/maintenance"
-    switch = MaintenanceSwitch(parameter, REGION, 0.0, client_factory=lambda region: None)
-    app = create_app(Deps(Settings(REGION, parameter), Backend.of(engine, 5.0, isolate=False), switch))
-    region = ApiGatewayServer("127.0.0.1", 0, lambda event: app.resolve(event, SimpleNamespace(
-        aws_request_id="browser-test"))).start()
-    region_url = f"http://127.0.0.1:{region.server_address[1]}"
-    router = GlobalRouter("127.0.0.1", 0, {REGION: region_url},
-                          lambda: {"name": "search.example.com", "routing": "failover", "region": REGION},
-                          lambda: []).start()
+    servers = {}
+    for name in (REGION, FAILOVER):
+        parameter = f"/storefront/{name}/maintenance"
+        switch = MaintenanceSwitch(parameter, name, 0.0, client_factory=lambda region: None)
+        app = create_app(Deps(Settings(name, parameter), Backend.of(engine, 5.0, isolate=False), switch))
+        servers[name] = ApiGatewayServer("127.0.0.1", 0, lambda event, app=app: app.resolve(event, SimpleNamespace(
+            aws_request_id="browser-test"))).start()
+    answer = {"name": "search.example.com", "routing": "failover", "region": REGION}
+    router = GlobalRouter("127.0.0.1", 0, {r: f"http://127.0.0.1:{s.server_address[1]}" for r, s in servers.items()},
+                          lambda: dict(answer), lambda: []).start()
     try:
-        yield SimpleNamespace(base=f"http://127.0.0.1:{router.server_address[1]}", engine=engine)
+        yield SimpleNamespace(base=f"http://127.0.0.1:{router.server_address[1]}", engine=engine, answer=answer)
     finally:
         router.stop()
-        region.stop()
+        for server in servers.values():
+            server.stop()
         real.close()
 
 
@@ -105,11 +108,13 @@ def page(browser, site_stack):
     page.on("console", lambda msg: page.csp_violations.append(msg.text)
             if "Content Security Policy" in msg.text else None)
     site_stack.engine.down = False
+    site_stack.answer["region"] = REGION
     try:
         yield page
         assert page.csp_violations == [], "the page broke its own content security policy"
     finally:
         site_stack.engine.down = False
+        site_stack.answer["region"] = REGION
         context.close()
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.browser.conftest import AXE
+from tests.browser.conftest import AXE, FAILOVER, REGION
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -172,6 +172,19 @@ def test_a_503_is_retried_after_retry_after_then_reported(page, site_stack, arti
     assert page.locator("#results > li").count() == 0
     page.screenshot(path=str(artifacts / "unavailable.png"))
     site_stack.engine.down = False
+
+
+def test_a_region_failover_shows_only_in_the_footer(page, site_stack):
+    page.goto(site_stack.base + "/?q=speaker")
+    expect()(page.locator("#served-region")).to_have_text(REGION)
+    site_stack.answer["region"] = FAILOVER  # Route 53 now answers the other region
+    page.locator("#sort").select_option("rating_desc")  # a new question (answers are cached 30 s)
+    want = api(site_stack, "/search", {"q": "speaker", "sort": "rating_desc"})
+    assert want["hits"] and want["region"] == FAILOVER
+    expect()(page.locator("#served-region")).to_have_text(FAILOVER)
+    expect()(page.locator("#results > li").first).to_have_attribute("data-id", want["hits"][0]["id"])
+    assert card_ids(page) == [h["id"] for h in want["hits"]]
+    expect()(page.locator("#message")).to_be_hidden()
 
 
 def test_a_400_is_shown_plainly(page, site_stack):
