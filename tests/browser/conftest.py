@@ -9,6 +9,7 @@ that the real API answers 503 with ``Retry-After``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -85,8 +86,29 @@ def site_stack(tmp_path_factory, catalog_1k):
         real.close()
 
 
-@pytest.fixture(scope="session")
-def browser():
+# Typing latency, measured in the page: from the last keystroke to the first time the
+# results count shows the final answer's text.
+LATENCY_PROBE = """() => {
+  window.__typed = []; window.__shown = [];
+  const count = document.getElementById('count');
+  document.getElementById('q').addEventListener('input', () => window.__typed.push(performance.now()));
+  new MutationObserver(() => window.__shown.push([performance.now(), count.textContent]))
+    .observe(count, {childList: true, characterData: true, subtree: true});
+}"""
+LATENCY = """(text) => {
+  const last = window.__typed.at(-1);
+  return window.__shown.find(([t, shown]) => t > last && shown === text)[0] - last;
+}"""
+
+
+def count_text(total: int) -> str:
+    """The page's results count for ``total`` hits (as app.js writes it, locale en-US)."""
+    return f"{total:,} result{'' if total == 1 else 's'}"
+
+
+@contextlib.contextmanager
+def chromium():
+    """Headless Debian Chromium under Playwright (skips, saying why, where either is missing)."""
     path = chromium_path()
     if path is None:
         pytest.skip("Chromium is not installed (Debian package `chromium`, listed in .ci/apt/browser.txt)")
@@ -97,6 +119,12 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

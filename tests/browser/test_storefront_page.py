@@ -13,25 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.browser.conftest import AXE, FAILOVER, REGION
+from tests.browser.conftest import AXE, FAILOVER, LATENCY, LATENCY_PROBE, REGION, count_text
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 FIRST_VIEW_BUDGET_BYTES = 150 * 1024
-LATENCY_PROBE = """() => {
-  window.__typed = []; window.__shown = [];
-  const count = document.getElementById('count');
-  document.getElementById('q').addEventListener('input', () => window.__typed.push(performance.now()));
-  new MutationObserver(() => window.__shown.push([performance.now(), count.textContent]))
-    .observe(count, {childList: true, characterData: true, subtree: true});
-}"""
-# ms from the last keystroke to the first time the count shows the final answer's
-LATENCY = """(text) => {
-  const last = window.__typed.at(-1);
-  return window.__shown.find(([t, shown]) => t > last && shown === text)[0] - last;
-}"""
-
-
 def api(stack, path, params=None):
     reply = requests.get(stack.base + path, params=params, timeout=10)
     assert reply.status_code == 200, reply.text
@@ -42,10 +28,6 @@ def expect():
     from playwright.sync_api import expect as pw_expect
 
     return pw_expect
-
-
-def count_text(total: int) -> str:
-    return f"{total:,} result{'' if total == 1 else 's'}"
 
 
 def card_ids(page) -> list[str]:

@@ -223,3 +223,28 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     from sandbox.state import port_free
 
     assert all(port_free("127.0.0.1", p) for p in range(sb.aws_port, sb.first_region_port + 2))
+
+
+def test_the_search_page_on_the_global_port_answers_as_the_api(sbx):
+    """The page as `make demo` points to it: typing shows the global port's answer (latency recorded)."""
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import ARTIFACTS, LATENCY, LATENCY_PROBE, chromium, count_text
+
+    base = sbx["ep"].global_url
+    with chromium() as browser:
+        page = browser.new_page(locale="en-US")
+        page.goto(base + "/")
+        expect(page.locator("#count")).to_have_text(count_text(PRODUCTS))
+        page.evaluate(LATENCY_PROBE)
+        page.locator("#q").press_sequentially("wireless headphones")
+        want = _search(base, {"q": "wireless headphones"})
+        expect(page.locator("#count")).to_have_text(count_text(want["total"]["value"]))
+        shown = page.locator("#results > li").evaluate_all("els => els.map(e => e.dataset.id)")
+        assert shown == [h["id"] for h in want["hits"]]
+        expect(page.locator("#served-region")).to_have_text(want["region"])
+        latency_ms = page.evaluate(LATENCY, count_text(want["total"]["value"]))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "typing-latency-sandbox.json").write_text(json.dumps({"query": "wireless headphones",
+                                                                       "ms": latency_ms}))
+    print(f"\nsandbox: typing -> results {latency_ms:.0f} ms after the last keystroke (target 300 ms)")
