@@ -254,7 +254,7 @@
     if (prices.length) groups.push(group("Price", "price", [
       { value: "any", label: "Any price", radio: true, checked: !state.price_min && !state.price_max,
         onChange: () => update({ ...state, price_min: null, price_max: null }) },
-      ...prices.map((p) => ({
+      ...prices.filter((p) => p.count > 0 || (state.price_min || null) === priceFrom(p.from)).map((p) => ({
         value: `${p.from}-${p.to}`, label: priceLabel(p.from, p.to), count: p.count, radio: true,
         checked: (state.price_min || null) === priceFrom(p.from) && (state.price_max || null) === priceTo(p.to),
         onChange: () => update({ ...state, price_min: priceFrom(p.from), price_max: priceTo(p.to) }) }))]));
@@ -262,7 +262,7 @@
     if (ratings.length) groups.push(group("Rating", "rating", [
       { value: "any", label: "Any rating", radio: true, checked: !state.rating_min,
         onChange: () => update({ ...state, rating_min: null }) },
-      ...ratings.map((r) => ({
+      ...ratings.filter((r) => r.count > 0 || Number(state.rating_min) === r.value).map((r) => ({
         value: String(r.value), label: `${r.value} stars & up`, count: r.count, radio: true,
         checked: Number(state.rating_min) === r.value,
         onChange: () => update({ ...state, rating_min: String(r.value) }) }))]));
@@ -430,5 +430,10 @@
     else if (ui.detail.open) { ui.detail.removeEventListener("close", closeProduct); ui.detail.close(); ui.detail.addEventListener("close", closeProduct); }
   }
   window.addEventListener("popstate", syncFromUrl);
+  // phones: the filters start folded above the results; wider screens keep them open beside
+  const narrow = window.matchMedia("(max-width: 720px)");
+  const fold = () => { $("filters").open = !narrow.matches; };
+  narrow.addEventListener("change", fold);
+  fold();
   syncFromUrl();
 })();
