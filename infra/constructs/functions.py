@@ -21,11 +21,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.bundling import function_code
-from infra.settings import PROJECT_ROOT, Deployment, log_retention
+from infra.settings import Deployment, log_retention
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "Storefront"
+BOOTSTRAP_HANDLER = "index_bootstrap.lambda_handler"
 # index settings the bootstrap adds to the schema's body so that the slow logs have content
 SLOW_LOG_SETTINGS = {
     "search.slowlog.threshold.query.warn": "1s",
@@ -74,12 +75,13 @@ def _handler_function(scope: Construct, package: str, role: FunctionRole, *, fun
                       memory_mb: int, timeout_seconds: int, environment: dict[str, str]) -> lambda_.Function:
     """``<package>.handler.lambda_handler`` on arm64 Python 3.13, with the role's log group and
     active tracing: what both functions share."""
+    handler = f"{package}.handler.lambda_handler"
     return lambda_.Function(
         scope, "Function",
         function_name=function_name,
         description=description,
-        code=function_code(scope, package),
-        handler=f"{package}.handler.lambda_handler",
+        code=function_code(scope, handler),
+        handler=handler,
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
         memory_size=memory_mb,
@@ -200,9 +202,8 @@ class IndexBootstrap(Construct):
             self, "Function",
             function_name=name,
             description="CloudFormation custom resource: creates the versioned index and its alias",
-            code=lambda_.Code.from_asset(str(PROJECT_ROOT / "infra" / "runtime"),
-                                         exclude=["__pycache__", "*.pyc", "__init__.py"]),
-            handler="index_bootstrap.lambda_handler",
+            code=function_code(self, BOOTSTRAP_HANDLER),
+            handler=BOOTSTRAP_HANDLER,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             memory_size=256,
