@@ -72,7 +72,8 @@ def _common_env(dep: Deployment, endpoint_url: str, service: str) -> dict[str, s
 
 
 def _handler_function(scope: Construct, package: str, role: FunctionRole, *, function_name: str, description: str,
-                      memory_mb: int, timeout_seconds: int, environment: dict[str, str]) -> lambda_.Function:
+                      memory_mb: int, timeout_seconds: int, environment: dict[str, str],
+                      reserved_concurrency: int | None = None) -> lambda_.Function:
     """``<package>.handler.lambda_handler`` on arm64 Python 3.13, with the role's log group and
     active tracing: what both functions share."""
     handler = f"{package}.handler.lambda_handler"
@@ -90,6 +91,7 @@ def _handler_function(scope: Construct, package: str, role: FunctionRole, *, fun
         log_group=role.log_group,
         tracing=lambda_.Tracing.ACTIVE,
         environment=environment,
+        reserved_concurrent_executions=reserved_concurrency,
     )
 
 
@@ -108,6 +110,8 @@ class IndexerFunction(Construct):
             description="Indexes the replica's stream and the bucket's products/ events into OpenSearch",
             memory_mb=aws.indexer_memory_mb,
             timeout_seconds=aws.indexer_timeout_seconds,
+            # bounded fan-in: at most this many batches write to the domain at once
+            reserved_concurrency=aws.indexer_reserved_concurrency if aws.indexer_reserved_concurrency != -1 else None,
             environment={
                 **_common_env(dep, endpoint_url, "storefront-indexer"),
                 "DLQ_URL": dlq.queue_url,
@@ -133,6 +137,8 @@ class IndexerFunction(Construct):
         self.function.add_event_source(sources.SqsEventSource(
             queue,
             batch_size=aws.queue_batch_size,
+            # Lambda polls no more than this can take: no throttling, so no redrive to the DLQ for it
+            max_concurrency=aws.queue_max_concurrency,
             report_batch_item_failures=True,
         ))
         # the indexer sends untransformable records to the DLQ itself (SqsDlq granted the same)

@@ -280,3 +280,16 @@ def test_lock_pins_every_runtime_dependency_within_pyproject_ranges_with_hashes(
         if "==" in block.split("\n", 1)[0]:
             assert "--hash=sha256:" in block, f"no hash for {block.splitlines()[0]}"
     assert not {"grpcio", "protobuf", "opensearch-protobufs"} & set(locked)
+
+
+def test_asset_hash_covers_the_locked_versions_and_the_sources(tmp_path, monkeypatch):
+    import infra.bundling as bundling
+
+    spec = asset_for("indexer.handler.lambda_handler")
+    before = bundling.asset_hash(spec)
+    assert bundling.asset_hash(spec) == before  # same inputs, same hash (no clock, no machine path)
+    changed = tmp_path / "lambda.txt"
+    changed.write_text(LOCK.read_text().replace("opensearch-py==", "opensearch-py==0", 1))
+    monkeypatch.setattr(bundling, "LOCK", changed)
+    assert bundling.asset_hash(spec) != before
+    assert bundling.asset_hash(spec, "host") != bundling.asset_hash(spec, "lambda")
