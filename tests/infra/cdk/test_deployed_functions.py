@@ -2,7 +2,7 @@
 
 Each function's asset is built by :func:`infra.bundling.build` (the bundler's own code,
 for this host's platform, from the same lock) into a clean directory. The handler runs
-in a fresh ``python -I -S`` whose import path is only that directory plus boto3,
+in a fresh ``python -I -S -B`` whose import path is only that directory plus boto3,
 botocore and s3transfer (what the Lambda runtime provides); its handler string,
 environment (intrinsics resolved to plausible values), tracing mode, memory and timeout
 come from the synthesized template. A module the handler imports under the deployed
@@ -154,7 +154,7 @@ print("OUTSIDE " + json.dumps(outside))
 
 def invoke(asset: Path, runtime: Path, props: dict[str, Any], env: dict[str, str], event: dict[str, Any]) -> Any:
     """One cold start and one invocation in a fresh, isolated interpreter; returns the handler's result."""
-    cmd = [sys.executable, "-I", "-S", "-c", RUNNER, str(asset), str(runtime), props["Handler"],
+    cmd = [sys.executable, "-I", "-S", "-B", "-c", RUNNER, str(asset), str(runtime), props["Handler"],
            str(props.get("Timeout", 3)), str(props.get("MemorySize", 128))]
     proc = subprocess.run(cmd, input=json.dumps(event), capture_output=True, text=True, env=env, timeout=120,
                           check=False)
