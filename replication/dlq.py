@@ -401,7 +401,7 @@ def _redrive_stream(target: Any, region: str, msg: DlqMessage, result: RedriveRe
     assert pointer is not None
     found, why = read_pointer(target.client("dynamodbstreams", region), pointer)
     if found is not None:
-        result.action = f"{pointer.batch_size} stream records re-read; their items' current state re-applied"
+        result.action = f"{pointer.batch_size} stream records re-read, their items from the table"
         reapply_items(target, region, found, result)
         return
     report = audit(target, regions=[region], repair=True, progress=False)
@@ -461,7 +461,7 @@ def redrive_message(target: Any, msg: DlqMessage) -> RedriveResult:
                 result.problems.append("the record names no product id: nothing to re-read "
                                        "(`storefront dlq delete` it once understood)")
             else:
-                result.action = "dead-lettered stream record: the item's current state re-applied"
+                result.action = "dead-lettered stream record: its item re-read from the table"
                 reapply_items(target, region, {pid: versions}, result)
         else:
             result.problems.append(f"not redrivable: {msg.problem or 'unknown source'}")
