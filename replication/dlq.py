@@ -394,7 +394,8 @@ def reapply_items(target: Any, region: str, versions: Mapping[str, Sequence[int]
     _apply(engine, ops, result)
 
 
-def _redrive_stream(target: Any, region: str, msg: DlqMessage, result: RedriveResult) -> None:
+def _redrive_stream(target: Any, region: str, msg: DlqMessage, result: RedriveResult,
+                    audited: dict[str, RedriveResult]) -> None:
     from replication.audit import REPAIRABLE, audit
 
     pointer = msg.pointer
@@ -404,6 +405,12 @@ def _redrive_stream(target: Any, region: str, msg: DlqMessage, result: RedriveRe
         result.action = f"{pointer.batch_size} stream records re-read, their items from the table"
         reapply_items(target, region, found, result)
         return
+    if region in audited:  # one full audit per region and run covers every pointer older than it
+        earlier = audited[region]
+        result.action = f"stream records no longer readable ({why}): covered by this run's audit of {region}"
+        result.problems = list(earlier.problems)
+        return
+    audited[region] = result
     report = audit(target, regions=[region], repair=True, progress=False)
     repairable = sum(n for k, n in report.counts.items() if k in REPAIRABLE)
     repaired = sum(report.repaired.values())
@@ -440,14 +447,15 @@ def _redrive_content(target: Any, region: str, sqs_record: Mapping[str, Any], re
     _apply(target.engine(region), work.ops, result)
 
 
-def redrive_message(target: Any, msg: DlqMessage) -> RedriveResult:
-    """Redrive one message into its region's index (nothing is deleted here)."""
+def redrive_message(target: Any, msg: DlqMessage, audited: dict[str, RedriveResult] | None = None) -> RedriveResult:
+    """Redrive one message into its region's index (nothing is deleted here). ``audited``:
+    the fallback audits already run by this redrive, by region (shared across calls)."""
     region = msg.region
     result = RedriveResult(region, msg.id, msg.kind, False, "")
     d = msg.data if isinstance(msg.data, Mapping) else {}
     try:
         if msg.kind == STREAM:
-            _redrive_stream(target, region, msg, result)
+            _redrive_stream(target, region, msg, result, {} if audited is None else audited)
         elif msg.kind == CONTENT:
             _redrive_content(target, region, {"messageId": msg.id, "body": msg.body, "eventSource": "aws:sqs"},
                              result)
@@ -552,10 +560,11 @@ def delete_messages(target: Any, regions: Sequence[str], ids: Sequence[str]) -> 
 def redrive(target: Any, regions: Sequence[str], ids: Sequence[str] | None = None) -> list[RedriveResult]:
     """Redrive the named messages (all if None) of each region's DLQ; delete those that succeeded."""
     results: list[RedriveResult] = []
+    audited: dict[str, RedriveResult] = {}
 
     def work(q: RegionQueue, chosen: list[DlqMessage]) -> None:
         for m in chosen:
-            r = redrive_message(target, m)
+            r = redrive_message(target, m, audited)
             if r.ok:
                 r.deleted = not _delete_chosen(q, [m])
                 if not r.deleted:

@@ -106,11 +106,14 @@ def test_pointer_to_records_gone_from_the_stream_falls_back_to_a_region_audit(cf
     write_products(cfg, clients, REGION, products)
     arn, shard, records = _stream_records(cfg, clients)
     # a stream that no longer exists (the table was re-created): ResourceNotFoundException
-    _send(cfg, clients, _pointer(arn.replace(cfg.table_name, "sftest-gone"), shard, records))
-    [result] = dlq.redrive(target, [REGION])
-    assert result.ok and result.deleted, result.render()
-    assert "no longer readable" in result.action and "full audit --repair" in result.action
-    assert result.applied == len(products)
+    gone = _pointer(arn.replace(cfg.table_name, "sftest-gone"), shard, records)
+    _send(cfg, clients, gone)
+    _send(cfg, clients, gone)
+    first, second = dlq.redrive(target, [REGION])
+    assert first.ok and first.deleted, first.render()
+    assert "no longer readable" in first.action and "full audit --repair" in first.action
+    assert first.applied == len(products)
+    assert second.ok and second.deleted and "covered by this run's audit" in second.action  # one audit a run
     assert all(v == (p.version, False) for p, v in zip(products, _versions(
         target, REGION, [p.id for p in products]).values(), strict=True))
 
