@@ -222,13 +222,20 @@ def test_stream_mapping_redelivers_from_the_failed_record(env):
     assert poller.failures == 1
 
 
-def _exhaust(env, ids, fail, tmp_path, **esm):
+def _exhaust(env, ids, fail, tmp_path, send_fails=0, **esm):
     """Run the stream mapping over records ``ids`` (written before it starts) with ``fail``
     failing through sandbox.faults; the on-failure bodies sent, the ids the handler saw."""
     from sandbox.faults import FaultyIndexer
 
     seen: list[str] = []
     sent: list[str] = []
+    refusals = [send_fails]
+
+    def send(body):
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            raise ConnectionError("the DLQ is unreachable")
+        sent.append(body)
 
     def handler(event, context):
         seen.extend(r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"])
@@ -240,7 +247,7 @@ def _exhaust(env, ids, fail, tmp_path, **esm):
     reader.read(10_000)  # start after what earlier tests wrote
     invoker = Invoker(FaultyIndexer(handler, faults), "fn", EU, "123456789012")
     poller = StreamEventSource(invoker, reader, EU, "fn", batch_size=10, idle_seconds=0.05,
-                               on_failure=sent.append, function_arn=invoker.function_arn,
+                               on_failure=send, function_arn=invoker.function_arn,
                                backoff=lambda attempt: 0.0, **esm)
     eu = client("dynamodb", EU, env["ep"])
     for pid in ids:
@@ -272,6 +279,15 @@ def test_stream_mapping_sends_lambdas_on_failure_record_when_retries_run_out(env
     # the pointer names exactly the records not done, as the stream still holds them
     found, why = read_pointer(client("dynamodbstreams", EU, env["ep"]), pointer)
     assert why is None and sorted(found) == ["ex2", "ex3", "ex4"]
+
+
+def test_a_failed_on_failure_send_retries_the_batch_instead_of_dropping_it(env, tmp_path):
+    from replication.dlq import classify
+
+    sent, seen, _ = _exhaust(env, ["sf1"], "sf1", tmp_path, send_fails=1, max_retries=0)
+    _, _, pointer, _ = classify(sent[0])
+    assert pointer.invoke_count == 2 and pointer.batch_size == 1  # one more invocation, then sent
+    assert "sf1" not in seen
 
 
 def test_stream_mapping_gives_up_records_older_than_the_maximum_age(env, tmp_path):
