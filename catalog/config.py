@@ -210,6 +210,10 @@ class AwsConfig:
     stream_parallelization_factor: int = 2
     # the indexer's S3-events queue event source
     queue_batch_size: int = 10
+    # bounded fan-in to the domain: concurrent queue batches, and the indexer's reserved
+    # concurrency (-1: none); at least queue_max_concurrency + stream_parallelization_factor
+    queue_max_concurrency: int = 4
+    indexer_reserved_concurrency: int = 10
     # the REST API stage
     stage_name: str = "prod"
     api_throttle_rate: int = 200
@@ -487,6 +491,10 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         raise ConfigError("aws.stream_max_record_age_seconds", f"must be -1 (no limit) or 60..604800, "
                           f"got {max_record_age}")
 
+    reserved = sec.get("indexer_reserved_concurrency", int, 10)
+    if reserved != -1 and not 1 <= reserved <= 1000:
+        raise ConfigError("aws.indexer_reserved_concurrency", f"must be -1 (no reservation) or 1..1000, got {reserved}")
+
     aws = AwsConfig(
         account=account,
         domain_name=domain,
@@ -507,6 +515,8 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         stream_max_record_age_seconds=max_record_age,
         stream_parallelization_factor=sec.int_in("stream_parallelization_factor", 1, 10, 2),
         queue_batch_size=sec.int_in("queue_batch_size", 1, 10, 10),
+        queue_max_concurrency=sec.int_in("queue_max_concurrency", 2, 1000, 4),
+        indexer_reserved_concurrency=reserved,
         stage_name=stage_name,
         api_throttle_rate=rate,
         api_throttle_burst=burst,
@@ -516,6 +526,11 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         alarm_5xx_percent=sec.number_in("alarm_5xx_percent", 0.01, 100, 1.0),
         alarm_email=alarm_email,
     )
+    fan_in = aws.queue_max_concurrency + aws.stream_parallelization_factor
+    if aws.indexer_reserved_concurrency != -1 and aws.indexer_reserved_concurrency < fan_in:
+        raise ConfigError("aws.indexer_reserved_concurrency", f"must be at least queue_max_concurrency + "
+                          f"stream_parallelization_factor ({fan_in}: the queue's batches plus one stream shard), "
+                          f"got {aws.indexer_reserved_concurrency}")
     if aws.indexer_timeout_seconds * 1000 <= aws.retry_margin_ms:
         raise ConfigError("aws.retry_margin_ms", f"must be below the indexer timeout "
                           f"({aws.indexer_timeout_seconds} s), got {aws.retry_margin_ms} ms")

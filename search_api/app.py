@@ -28,7 +28,7 @@ from search_api import responses as R
 from search_api.backend import Backend
 from search_api.health import health_body
 from search_api.maintenance import MaintenanceSwitch
-from search_api.settings import Settings
+from search_api.settings import Settings, engine_client_env
 from search_api.shaping import product_body, search_body, suggest_body
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "storefront-search")
@@ -174,7 +174,8 @@ def deps_from_env(env: Mapping[str, str]) -> Deps:
     """Settings, engine and switch from the environment (raises naming the variable)."""
     settings = Settings.from_env(env)
     # the embedded engine works in-process: run it inline (see search_api.backend)
-    backend = Backend(lambda: engine_from_env(env), settings.search_timeout_seconds,
+    engine_env = {**env, **engine_client_env(settings.search_timeout_ms)}  # the client gives up first
+    backend = Backend(lambda: engine_from_env(engine_env), settings.search_timeout_seconds,
                       isolate=env.get("SEARCH_ENGINE", "opensearch") != "embedded")
     try:
         backend.engine()  # validates the engine variables now; a config mistake fails the init

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -201,8 +200,7 @@ def test_search_and_status_commands(sbx):
     assert data["endpoints"]["pid"] == ep.pid and {h["region"] for h in data["health_checks"]} == set(ep.regions)
     generated = {g.product.id for g in generate(PRODUCTS)}
     assert {h["id"] for h in body["hits"]} <= generated
-    started = time.monotonic()
-    assert _served_by(ep.global_url) in ep.regions and time.monotonic() - started < 5
+    assert _served_by(ep.global_url) in ep.regions
 
 
 def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
