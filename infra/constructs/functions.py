@@ -176,7 +176,7 @@ class SearchFunction(Construct):
                 "MAINTENANCE_PARAMETER": cfg.maintenance_parameter(region),
                 "MAINTENANCE_CACHE_SECONDS": "5",
                 "SEARCH_TIMEOUT_MS": str(min(2000, aws.search_timeout_seconds * 1000 - 1000)),
-                "CORS_ALLOW_ORIGIN": f"https://{aws.site_domain()}",  # the search page's site
+                "CORS_ALLOW_ORIGIN": dep.site_origin(),  # the search page's site
             },
         )
 

@@ -34,21 +34,11 @@ REFERRER_POLICIES = {p.name.lower().replace("_", "-"): p for p in cloudfront.Hea
 FRAME_OPTIONS = {o.name: o for o in cloudfront.HeadersFrameOption}
 
 
-def api_base(dep: Deployment) -> str:
-    """What the page calls: the shared search name (custom domain, base path ``/``)."""
-    return f"https://{dep.aws.domain_name}"
-
-
-def site_origin(dep: Deployment) -> str:
-    """The page's origin: what the search API's CORS answers (``CORS_ALLOW_ORIGIN``)."""
-    return f"https://{dep.aws.site_domain()}"
-
-
 class StorefrontSite(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment) -> None:
         super().__init__(scope, cid)
         aws = dep.aws
-        base = api_base(dep)
+        base = dep.api_base()
         site = build_site(base)
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=aws.hosted_zone_id, zone_name=aws.hosted_zone_name)

@@ -12,7 +12,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.constructs.storefront_site import StorefrontSite, site_origin
+from infra.constructs.storefront_site import StorefrontSite
 from infra.settings import Deployment
 
 SITE_REGION = "us-east-1"
@@ -22,6 +22,6 @@ class SiteStack(Stack):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, **kwargs: Any) -> None:
         super().__init__(scope, cid, **kwargs)
         self.site = StorefrontSite(self, "Site", dep=dep)
-        CfnOutput(self, "SiteUrl", value=site_origin(dep) + "/")
+        CfnOutput(self, "SiteUrl", value=dep.site_origin() + "/")
         CfnOutput(self, "DistributionDomain", value=self.site.distribution.distribution_domain_name)
         CfnOutput(self, "BucketName", value=self.site.bucket.bucket_name)
