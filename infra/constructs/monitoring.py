@@ -9,12 +9,14 @@ Every alarm notifies the region's SNS topic ``<prefix>-<region>-alarms`` when it
 when it clears; ``aws.alarm_email`` is subscribed to it, and operators add their paging
 (PagerDuty, Chatbot, ...) as further subscriptions. The topic is encrypted with its own
 customer-managed KMS key, because CloudWatch cannot publish to a topic under the AWS-managed
-``alias/aws/sns`` key, and it refuses requests without TLS.
+``alias/aws/sns`` key, and it refuses requests without TLS. The topic policy and the key
+policy let ``cloudwatch.amazonaws.com`` publish (and use the key) only for this region's
+alarms in this account (``aws:SourceAccount``, ``aws:SourceArn`` = ``<prefix>-<region>-*``).
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -45,9 +47,24 @@ class Monitoring(Construct):
         key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
                       pending_window=Duration.days(7),
                       description=f"Encrypts the {prefix}-alarms topic (CloudWatch alarms publish to it)")
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        # CloudWatch publishes on behalf of this region's alarms only (confused deputy: aws:Source*)
+        stack = Stack.of(self)
+        from_our_alarms = {
+            "StringEquals": {"aws:SourceAccount": dep.aws.account},
+            "ArnLike": {"aws:SourceArn": stack.format_arn(service="cloudwatch", resource="alarm",
+                                                          resource_name=f"{prefix}-*",
+                                                          arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+        }
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarms", principals=[cloudwatch], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"], conditions=from_our_alarms))
         self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True,
                                display_name=f"storefront-search alarms, {region}")
+        # a topic policy replaces SNS's default one: without this Allow no alarm is delivered
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish", principals=[cloudwatch], actions=["sns:Publish"],
+            resources=[self.topic.topic_arn], conditions=from_our_alarms))
         if dep.aws.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(dep.aws.alarm_email))
         notify = cw_actions.SnsAction(self.topic)
