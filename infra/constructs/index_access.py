@@ -16,8 +16,11 @@ opensearch-py, ``infra/runtime/index_bootstrap.py``); ``ALIAS`` is the configure
   ``HEAD``/``PUT ALIAS-*`` (the versioned physical indices: create the first one) and
   ``POST _aliases`` (point the alias at it). No DELETE.
 
-Operator tooling (``storefront reindex``, ``audit``) runs with the operator's own IAM
-identity, not these roles.
+* operator tooling (``storefront reindex``, ``audit``; ``replication/``) runs with the
+  operator's own IAM identity, to which the managed policy ``<prefix>-index-operator-<region>``
+  grants what it calls: the indexer's requests plus reads of the physical indices
+  (``ALIAS-*/_search``, ``_count``, ``_mget``) and ``GET _cat/indices/ALIAS-*``. Within
+  the account an identity policy is enough; the access policy names no operator.
 """
 
 from __future__ import annotations
@@ -59,6 +62,16 @@ def indexer_grants(alias: str) -> tuple[Grant, ...]:
     )
 
 
+def operator_grants(alias: str) -> tuple[Grant, ...]:
+    """Reindex and audit: the indexer's grants, and read the alias and its physical indices."""
+    reads = tuple(f"{target}/{api}" for target in (alias, f"{alias}-*") for api in ("_search", "_count", "_mget"))
+    return (
+        *indexer_grants(alias),
+        Grant("ReadIndices", ("es:ESHttpGet", "es:ESHttpPost"), reads),
+        Grant("ListIndices", ("es:ESHttpGet",), (f"_cat/indices/{alias}-*",)),
+    )
+
+
 def identity_statements(domain_arn: str, grants: tuple[Grant, ...]) -> list[iam.PolicyStatement]:
     return [iam.PolicyStatement(sid=g.sid, actions=list(g.actions), resources=g.resources(domain_arn))
             for g in grants]
@@ -72,11 +85,16 @@ def resource_statements(domain_arn: str, role: iam.IRole, grants: tuple[Grant, .
 
 
 class IndexAccess(Construct):
-    """The roles' identity policies and the statements of the domain's access policy."""
+    """The roles' identity policies, the statements of the domain's access policy, and the
+    managed policy for operators."""
 
     def __init__(self, scope: Construct, cid: str, *, domain_arn: str, alias: str,
-                 search_role: iam.IRole, indexer_role: iam.IRole) -> None:
+                 search_role: iam.IRole, indexer_role: iam.IRole, operator_policy_name: str) -> None:
         super().__init__(scope, cid)
+        self.operator_policy = iam.ManagedPolicy(
+            self, "OperatorPolicy", managed_policy_name=operator_policy_name,
+            description="Attach to the operator identity that runs `storefront reindex` / `audit` on this domain",
+            statements=identity_statements(domain_arn, operator_grants(alias)))
         roles = {"Search": (search_role, search_grants(alias)), "Indexer": (indexer_role, indexer_grants(alias))}
         self.access_policy = iam.PolicyDocument()
         for prefix, (role, grants) in roles.items():

@@ -58,7 +58,9 @@ class SearchDomain(Construct):
         )
 
         access = IndexAccess(self, "Access", domain_arn=self.domain_arn, alias=dep.config.engine.index_alias,
-                             search_role=search_role, indexer_role=indexer_role)
+                             search_role=search_role, indexer_role=indexer_role,
+                             operator_policy_name=f"{dep.config.name_prefix}-index-operator-{region}")
+        self.operator_policy = access.operator_policy
 
         cluster: dict = {
             "instanceType": sizing.instance_type,

@@ -41,6 +41,7 @@ OTHER_BUCKET = f"arn:aws:s3:::shop-content-{ACCOUNT}-{OTHER_REGION}"
 REPLICATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/shop-content-replication-{REGION}"
 STRANGER = f"arn:aws:iam::{OTHER_ACCOUNT}:role/stranger"
 NEIGHBOUR = f"arn:aws:iam::{ACCOUNT}:role/some-other-role"  # same account, no policies of ours
+OPERATOR = f"arn:aws:iam::{ACCOUNT}:role/operator"  # given the shop-index-operator-R managed policy
 ALARM_KEY = "alarm-key"  # resolved from the template: the key behind the alarm topic
 PHYSICAL = "products-v0123456789"
 NO_TLS = {"aws:SecureTransport": "false"}
@@ -83,6 +84,19 @@ TABLE: list[tuple[str, str, str, dict[str, str], str]] = [
     ("indexer", "es:ESHttpPost", f"{DOMAIN}/products/_delete_by_query", {}, DENIED),
     ("indexer", "es:ESHttpPut", f"{DOMAIN}/other-index", {}, DENIED),
     ("indexer", "es:ESHttpPut", f"{DOMAIN}/_cluster/settings", {}, DENIED),
+    # an operator identity with the index-operator managed policy attached (reindex, audit)
+    (OPERATOR, "es:ESHttpGet", f"{DOMAIN}/_alias/products", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpGet", f"{DOMAIN}/_cat/indices/products-*", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPut", f"{DOMAIN}/products-20261122085734-001", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products-20261122085734-001/_search", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/{PHYSICAL}/_mget", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products/_count", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/_aliases", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpDelete", f"{DOMAIN}/{PHYSICAL}", {}, DENIED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products/_delete_by_query", {}, DENIED),
+    (OPERATOR, "es:ESHttpPut", f"{DOMAIN}/_cluster/settings", {}, DENIED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/other-index/_search", {}, DENIED),
     # nobody else
     ("anonymous", "es:ESHttpGet", f"{DOMAIN}/products/_search", {}, DENIED),
     ("anonymous", "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, DENIED),
@@ -225,6 +239,7 @@ class Policies:
         self.identity: dict[str, list[dict[str, Any]]] = {}  # role ARN -> documents
         self.resource: dict[str, dict[str, Any]] = {}  # resource ARN (or ARN/*) -> document
         self.roles_by_function: dict[str, str] = {}
+        self.managed: dict[str, dict[str, Any]] = {}  # managed policy name -> document
         for stack, template in templates.items():
             self._read(stack, template, Resolver(stack, template, _stack_region(stack)))
 
@@ -237,6 +252,8 @@ class Policies:
                 self.identity.setdefault(arn, []).extend(resolve(p["PolicyDocument"]) for p in inline)
                 self.resource[arn] = resolve(props["AssumeRolePolicyDocument"])
             elif rtype in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                if "ManagedPolicyName" in props:
+                    self.managed[props["ManagedPolicyName"]] = resolve(props["PolicyDocument"])
                 for role in props.get("Roles", []):
                     arn = resolve.get_att(role["Ref"], "Arn")
                     self.identity.setdefault(arn, []).append(resolve(props["PolicyDocument"]))
@@ -297,6 +314,7 @@ def decisions(synth) -> list[dict[str, Any]]:
     if not EVALUATOR.is_dir():
         pytest.skip("@cloud-copilot/iam-simulate is not installed: run `npm ci` in the repository root")
     policies = Policies(synth.templates)
+    policies.identity[OPERATOR] = [policies.managed[f"shop-index-operator-{REGION}"]]
     symbols = {
         "search": policies.roles_by_function[f"shop-search-{REGION}"],
         "indexer": policies.roles_by_function[f"shop-indexer-{REGION}"],
@@ -328,7 +346,7 @@ def test_every_role_and_resource_in_the_table_has_policies(decisions):
     """A principal or resource that resolves to no policy would make 'Denied' rows pass vacuously."""
     for (principal, _, resource, _, _), answer in zip(TABLE, decisions, strict=True):
         request = answer["request"]
-        if principal in ("search", "indexer") or principal == REPLICATION_ROLE:
+        if principal in ("search", "indexer", OPERATOR, REPLICATION_ROLE):
             assert request["identityPolicies"], f"no identity policy found for {principal}"
         if not resource.startswith(OTHER_BUCKET):
             assert request["resourcePolicy"] is not None, f"no resource policy found for {resource}"
