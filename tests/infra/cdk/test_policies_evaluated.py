@@ -37,6 +37,7 @@ OUR_ALARM = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:shop-{REGION}-dlq-dept
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:shop-content-events-{REGION}"
 DLQ = f"arn:aws:sqs:{REGION}:{ACCOUNT}:shop-indexer-dlq-{REGION}"
 BUCKET = f"arn:aws:s3:::shop-content-{ACCOUNT}-{REGION}"
+LOGS = f"arn:aws:s3:::shop-access-logs-{ACCOUNT}-{REGION}"
 OTHER_BUCKET = f"arn:aws:s3:::shop-content-{ACCOUNT}-{OTHER_REGION}"
 REPLICATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/shop-content-replication-{REGION}"
 STRANGER = f"arn:aws:iam::{OTHER_ACCOUNT}:role/stranger"
@@ -151,6 +152,13 @@ TABLE: list[tuple[str, str, str, dict[str, str], str]] = [
     (REPLICATION_ROLE, "s3:PutObject", f"{OTHER_BUCKET}/products/p1.json", {}, DENIED),
     (REPLICATION_ROLE, "s3:DeleteObject", f"{BUCKET}/products/p1.json", {}, DENIED),
     (REPLICATION_ROLE, "s3:GetObject", f"{BUCKET}/products/p1.json", {}, DENIED),
+    # the access-log bucket: S3 server access logging for the content bucket writes under its prefix
+    ("logging.s3.amazonaws.com", "s3:PutObject", f"{LOGS}/shop-content-{ACCOUNT}-{REGION}/2026-12-03-06-00-00",
+     {"aws:SourceArn": BUCKET, "aws:SourceAccount": ACCOUNT}, ALLOWED),
+    ("logging.s3.amazonaws.com", "s3:PutObject", f"{LOGS}/shop-content-{ACCOUNT}-{REGION}/2026-12-03-06-00-00",
+     {"aws:SourceArn": "arn:aws:s3:::someone-elses-bucket", "aws:SourceAccount": OTHER_ACCOUNT}, DENIED),
+    ("indexer", "s3:GetObject", f"{LOGS}/shop-content-{ACCOUNT}-{REGION}/2026-12-03-06-00-00", {}, DENIED),
+    ("anonymous", "s3:GetObject", f"{LOGS}/shop-content-{ACCOUNT}-{REGION}/2026-12-03-06-00-00", {}, DENIED),
     # who may assume the roles
     ("s3.amazonaws.com", "sts:AssumeRole", REPLICATION_ROLE, {"aws:SourceAccount": ACCOUNT}, ALLOWED),
     ("s3.amazonaws.com", "sts:AssumeRole", REPLICATION_ROLE, {"aws:SourceAccount": OTHER_ACCOUNT}, DENIED),
@@ -314,7 +322,8 @@ def decisions(synth) -> list[dict[str, Any]]:
     if not EVALUATOR.is_dir():
         pytest.skip("@cloud-copilot/iam-simulate is not installed: run `npm ci` in the repository root")
     policies = Policies(synth.templates)
-    policies.identity[OPERATOR] = [policies.managed[f"shop-index-operator-{REGION}"]]
+    operator_policy = policies.managed.get(f"shop-index-operator-{REGION}")
+    policies.identity[OPERATOR] = [operator_policy] if operator_policy else []
     symbols = {
         "search": policies.roles_by_function[f"shop-search-{REGION}"],
         "indexer": policies.roles_by_function[f"shop-indexer-{REGION}"],
