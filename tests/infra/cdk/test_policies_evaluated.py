@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -315,7 +316,8 @@ def _request(policies: Policies, symbols: dict[str, str], principal: str, action
 
 
 @pytest.fixture(scope="module")
-def decisions(synth) -> list[dict[str, Any]]:
+def evaluate(synth) -> Callable[[list[tuple[str, str, str, dict[str, str]]]], list[dict[str, Any]]]:
+    """``evaluate([(principal, action, resource, context), ...])`` -> the evaluator's answers."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: the policy evaluator (@cloud-copilot/iam-simulate) runs on Node.js")
@@ -331,13 +333,22 @@ def decisions(synth) -> list[dict[str, Any]]:
         "indexer-role": policies.roles_by_function[f"shop-indexer-{REGION}"],
         ALARM_KEY: _alarm_key(synth),
     }
-    requests = [_request(policies, symbols, *row[:4]) for row in TABLE]
-    done = subprocess.run([node, str(SIMULATE)], input=json.dumps(requests), capture_output=True, text=True,
-                          cwd=ROOT, check=False, timeout=120)
-    assert done.returncode == 0, done.stderr
-    answers = json.loads(done.stdout)
-    assert len(answers) == len(requests)
-    return [{"request": r, **a} for r, a in zip(requests, answers, strict=True)]
+
+    def run(rows: list[tuple[str, str, str, dict[str, str]]]) -> list[dict[str, Any]]:
+        requests = [_request(policies, symbols, *row) for row in rows]
+        done = subprocess.run([node, str(SIMULATE)], input=json.dumps(requests), capture_output=True, text=True,
+                              cwd=ROOT, check=False, timeout=120)
+        assert done.returncode == 0, done.stderr
+        answers = json.loads(done.stdout)
+        assert len(answers) == len(requests)
+        return [{"request": r, **a} for r, a in zip(requests, answers, strict=True)]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def decisions(evaluate) -> list[dict[str, Any]]:
+    return evaluate([row[:4] for row in TABLE])
 
 
 @pytest.mark.parametrize("row", range(len(TABLE)),
@@ -359,3 +370,94 @@ def test_every_role_and_resource_in_the_table_has_policies(decisions):
             assert request["identityPolicies"], f"no identity policy found for {principal}"
         if not resource.startswith(OTHER_BUCKET):
             assert request["resourcePolicy"] is not None, f"no resource policy found for {resource}"
+
+
+# ------------------------------------------------------------ what the code actually sends
+def _answer(sent) -> tuple[int, Any]:
+    """OpenSearch-shaped answers for the requests below (the engine parses them)."""
+    path, method = sent.path, sent.method
+    if path.endswith("/_search"):
+        return 200, {"took": 1, "timed_out": False, "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
+    if path.endswith("/_count"):
+        return 200, {"count": 0}
+    if path.endswith("/_mget"):
+        return 200, {"docs": []}
+    if path.endswith("/_bulk"):
+        items = [json.loads(line) for line in sent.body.decode().splitlines()[::2]]
+        return 200, {"errors": False, "items": [{"update": {"status": 200, "result": "updated"}} for _ in items]}
+    if path.startswith("/_alias/"):
+        return 200, {PHYSICAL: {"aliases": {"products": {}}}}
+    if path.startswith("/_cat/indices"):
+        return 200, [{"index": PHYSICAL, "creation.date": "1"}]
+    if method in ("PUT", "POST"):
+        return 200, {"acknowledged": True}
+    raise AssertionError(f"no answer for {method} {path}")
+
+
+def _engine_calls(use: Callable[[Any], None]) -> list[tuple[str, str]]:
+    """(method, path) of every HTTP request ``use(engine)`` makes through the real opensearch-py client."""
+    from catalog.engine.opensearch import ClientSettings, OpenSearchEngine, build_client
+    from tests.unit.engine_opensearch.conftest import stub_client
+
+    client = build_client(ClientSettings(host="search.test", port=443, auth="none", timeout=3.0))
+    pool = stub_client(client)
+    pool.answers.extend([_answer] * 100)
+    use(OpenSearchEngine(client, "products", timeout=3.0))
+    return [(sent.method, sent.path) for sent in pool.sent]
+
+
+def _search_function(engine) -> None:  # what search_api's backend calls
+    from catalog.engine.port import SearchRequest
+
+    engine.health()
+    engine.search(SearchRequest(text="red shoes"))
+    engine.suggest("red")
+    engine.get("p-1")
+    engine.count()
+
+
+def _indexer_function(engine) -> None:  # what the indexer's retry loop calls
+    from catalog.engine.port import ClearContent, Tombstone
+
+    engine.apply([Tombstone("p-1", 3), ClearContent("p-2", 4)])
+
+
+def _operator_tooling(engine) -> None:  # what reindex and audit call (replication/)
+    from catalog.engine.port import Tombstone
+
+    new = engine.create_index()
+    engine.alias_target()
+    engine.indices()
+    list(engine.iter_states(index=PHYSICAL))
+    engine.states(["p-1"], index=new)
+    engine.states(["p-1"])
+    engine.count(index=new)
+    engine.count()
+    engine.apply([Tombstone("p-1", 3)], index=new)
+    engine.swap_alias(new)
+
+
+def _bootstrap_calls() -> list[tuple[str, str]]:
+    from infra.runtime import index_bootstrap
+    from tests.infra.cdk.test_index_bootstrap import BASE, BODY, FakeDomain
+
+    domain = FakeDomain()
+    index_bootstrap.ensure_index(BASE, "products", PHYSICAL, BODY, request=domain)
+    return domain.calls
+
+
+def test_every_request_the_code_makes_is_allowed_for_its_principal(evaluate):
+    """The grants cover what the functions, the bootstrap and the operator tooling send: a
+    path the code starts to call without a grant would be a 403 on AWS, so it fails here."""
+    calls = {
+        "search": _engine_calls(_search_function),
+        "indexer": _engine_calls(_indexer_function) + _bootstrap_calls(),
+        OPERATOR: _engine_calls(_operator_tooling),
+    }
+    rows = [(who, f"es:ESHttp{method.title()}", f"{DOMAIN}{path}", {})
+            for who, sent in calls.items() for method, path in sorted(set(sent))]
+    assert {r[2] for r in rows} >= {f"{DOMAIN}/products/_search", f"{DOMAIN}/_bulk", f"{DOMAIN}/{PHYSICAL}"}
+    refused = [f"{who.split('/')[-1]} {action} {resource}: {answer['decision']}"
+               for (who, action, resource, _), answer in zip(rows, evaluate(rows), strict=True)
+               if answer["decision"] != ALLOWED]
+    assert not refused, "\n".join(refused)
