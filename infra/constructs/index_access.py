@@ -15,7 +15,6 @@ opensearch-py, ``infra/runtime/index_bootstrap.py``); ``ALIAS`` is the configure
   ``POST _bulk`` (documents go to the alias, ``require_alias``), ``GET _alias/ALIAS``,
   ``HEAD``/``PUT ALIAS-*`` (the versioned physical indices: create the first one) and
   ``POST _aliases`` (point the alias at it). No DELETE.
-
 * operator tooling (``storefront reindex``, ``audit``; ``replication/``) runs with the
   operator's own IAM identity, to which the managed policy ``<prefix>-index-operator-<region>``
   grants what it calls: the indexer's requests plus reads of the physical indices

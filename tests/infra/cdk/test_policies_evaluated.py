@@ -9,6 +9,10 @@ policy) are taken from the templates, their intrinsics resolved to concrete ARNs
 and the evaluator decides with AWS's rules: an explicit Deny wins, and within one
 account an Allow in either the identity or the resource policy is enough. The table
 is the contract; ``tests/infra/iam/simulate.mjs`` is the bridge to the evaluator.
+
+The other way round, every HTTP request the search function, the indexer, the index
+bootstrap and the operator tooling actually send (recorded through the real
+opensearch-py client) must be allowed for its principal.
 """
 
 from __future__ import annotations
