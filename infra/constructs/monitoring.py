@@ -34,6 +34,28 @@ from infra.settings import Deployment
 S3_REPLICATION_LATENCY_SECONDS = 300
 
 
+def allow_cloudwatch_alarms(topic: sns.Topic, key: kms.Key, *, account: str, alarm_names: str) -> None:
+    """Let CloudWatch publish to ``topic`` and use its ``key``, on behalf of this account's alarms
+    in the topic's region named like ``alarm_names`` (``*`` wildcards) only: the confused-deputy
+    conditions ``aws:SourceAccount`` and ``aws:SourceArn``. Needed by every topic with
+    ``enforce_ssl``: its topic policy replaces SNS's default one, and without this Allow no
+    alarm is delivered."""
+    stack = Stack.of(topic)
+    from_our_alarms = {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": stack.format_arn(service="cloudwatch", resource="alarm",
+                                                      resource_name=alarm_names,
+                                                      arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+    }
+    cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    key.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarms", principals=[cloudwatch], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources=["*"], conditions=from_our_alarms))
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarmsPublish", principals=[cloudwatch], actions=["sns:Publish"],
+        resources=[topic.topic_arn], conditions=from_our_alarms))
+
+
 class Monitoring(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, indexer: lambda_.IFunction,
                  dlq: sqs.IQueue, api: apigw.RestApi, domain_name: str) -> None:
@@ -47,24 +69,9 @@ class Monitoring(Construct):
         key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
                       pending_window=Duration.days(7),
                       description=f"Encrypts the {prefix}-alarms topic (CloudWatch alarms publish to it)")
-        # CloudWatch publishes on behalf of this region's alarms only (confused deputy: aws:Source*)
-        stack = Stack.of(self)
-        from_our_alarms = {
-            "StringEquals": {"aws:SourceAccount": dep.aws.account},
-            "ArnLike": {"aws:SourceArn": stack.format_arn(service="cloudwatch", resource="alarm",
-                                                          resource_name=f"{prefix}-*",
-                                                          arn_format=ArnFormat.COLON_RESOURCE_NAME)},
-        }
-        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarms", principals=[cloudwatch], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"], conditions=from_our_alarms))
         self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True,
                                display_name=f"storefront-search alarms, {region}")
-        # a topic policy replaces SNS's default one: without this Allow no alarm is delivered
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsPublish", principals=[cloudwatch], actions=["sns:Publish"],
-            resources=[self.topic.topic_arn], conditions=from_our_alarms))
+        allow_cloudwatch_alarms(self.topic, key, account=dep.aws.account, alarm_names=f"{prefix}-*")
         if dep.aws.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(dep.aws.alarm_email))
         notify = cw_actions.SnsAction(self.topic)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.cdk.conftest import ACCOUNT, one, resources
+from tests.infra.cdk.conftest import ACCOUNT
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
@@ -242,19 +242,21 @@ class Resolver:
         return {k: self(v) for k, v in value.items()}
 
 
-def _stack_region(stack: str) -> str | None:
-    return next((r for r in ("us-east-1", "eu-west-1", "ap-southeast-2") if stack.endswith(r)), None)
+def _stack_region(synth, stack: str) -> str:
+    """The stack's region, from the cloud assembly's manifest (``aws://ACCOUNT/REGION``)."""
+    return synth.manifest["artifacts"][stack]["environment"].rsplit("/", 1)[-1]
 
 
 # ------------------------------------------------------------ every policy, by principal / resource
 class Policies:
-    def __init__(self, templates: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, synth) -> None:
         self.identity: dict[str, list[dict[str, Any]]] = {}  # role ARN -> documents
         self.resource: dict[str, dict[str, Any]] = {}  # resource ARN (or ARN/*) -> document
         self.roles_by_function: dict[str, str] = {}
         self.managed: dict[str, dict[str, Any]] = {}  # managed policy name -> document
-        for stack, template in templates.items():
-            self._read(stack, template, Resolver(stack, template, _stack_region(stack)))
+        self.topic_keys: dict[str, str] = {}  # topic ARN -> its KMS key
+        for stack, template in synth.templates.items():
+            self._read(stack, template, Resolver(stack, template, _stack_region(synth, stack)))
 
     def _read(self, stack: str, template: dict[str, Any], resolve: Resolver) -> None:
         for lid, res in template["Resources"].items():
@@ -275,6 +277,8 @@ class Policies:
             elif rtype == "AWS::OpenSearchService::Domain":
                 self.resource[f"arn:aws:es:{resolve.region}:{ACCOUNT}:domain/{props['DomainName']}/*"] = \
                     resolve(props["AccessPolicies"])
+            elif rtype == "AWS::SNS::Topic" and "KmsMasterKeyId" in props:
+                self.topic_keys[resolve.ref(lid)] = resolve(props["KmsMasterKeyId"])
             elif rtype == "AWS::SNS::TopicPolicy":
                 for topic in props["Topics"]:
                     self.resource[resolve(topic)] = resolve(props["PolicyDocument"])
@@ -292,14 +296,6 @@ class Policies:
             return self.resource[arn]
         wide = [k for k in self.resource if k.endswith("/*") and arn.startswith(k[:-1])]
         return self.resource[wide[0]] if wide else None
-
-
-def _alarm_key(synth) -> str:
-    template = synth.template("search", REGION)
-    topic = one(template, "AWS::SNS::Topic", TopicName=f"shop-{REGION}-alarms")
-    (key_lid,) = [lid for lid in resources(template, "AWS::KMS::Key")
-                  if topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [lid, "Arn"]}]
-    return Resolver(synth.config.stack_name("search", REGION), template, REGION).get_att(key_lid, "Arn")
 
 
 def _request(policies: Policies, symbols: dict[str, str], principal: str, action: str, resource: str,
@@ -327,7 +323,7 @@ def evaluate(synth) -> Callable[[list[tuple[str, str, str, dict[str, str]]]], li
         pytest.skip("node is not installed: the policy evaluator (@cloud-copilot/iam-simulate) runs on Node.js")
     if not EVALUATOR.is_dir():
         pytest.skip("@cloud-copilot/iam-simulate is not installed: run `npm ci` in the repository root")
-    policies = Policies(synth.templates)
+    policies = Policies(synth)
     operator_policy = policies.managed.get(f"shop-index-operator-{REGION}")
     policies.identity[OPERATOR] = [operator_policy] if operator_policy else []
     symbols = {
@@ -335,10 +331,12 @@ def evaluate(synth) -> Callable[[list[tuple[str, str, str, dict[str, str]]]], li
         "indexer": policies.roles_by_function[f"shop-indexer-{REGION}"],
         "search-role": policies.roles_by_function[f"shop-search-{REGION}"],
         "indexer-role": policies.roles_by_function[f"shop-indexer-{REGION}"],
-        ALARM_KEY: _alarm_key(synth),
+        ALARM_KEY: policies.topic_keys[TOPIC],
     }
 
     def run(rows: list[tuple[str, str, str, dict[str, str]]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
         requests = [_request(policies, symbols, *row) for row in rows]
         done = subprocess.run([node, str(SIMULATE)], input=json.dumps(requests), capture_output=True, text=True,
                               cwd=ROOT, check=False, timeout=120)
@@ -347,6 +345,7 @@ def evaluate(synth) -> Callable[[list[tuple[str, str, str, dict[str, str]]]], li
         assert len(answers) == len(requests)
         return [{"request": r, **a} for r, a in zip(requests, answers, strict=True)]
 
+    run.policies = policies  # type: ignore[attr-defined]
     return run
 
 
@@ -463,5 +462,34 @@ def test_every_request_the_code_makes_is_allowed_for_its_principal(evaluate):
     assert {r[2] for r in rows} >= {f"{DOMAIN}/products/_search", f"{DOMAIN}/_bulk", f"{DOMAIN}/{PHYSICAL}"}
     refused = [f"{who.split('/')[-1]} {action} {resource}: {answer['decision']}"
                for (who, action, resource, _), answer in zip(rows, evaluate(rows), strict=True)
+               if answer["decision"] != ALLOWED]
+    assert not refused, "\n".join(refused)
+
+
+def test_every_alarm_can_notify_the_topics_it_names(synth, evaluate):
+    """Whatever alarms and topics the app has, CloudWatch may publish each alarm's actions to
+    its topics, and use their keys, on that alarm's behalf (a topic policy without this
+    Allow silently drops every notification)."""
+    rows = []
+    for stack, template in synth.templates.items():
+        region = _stack_region(synth, stack)
+        resolve = Resolver(stack, template, region)
+        for lid, res in template["Resources"].items():
+            if res["Type"] not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+                continue
+            props = res["Properties"]
+            name = resolve(props["AlarmName"]) if "AlarmName" in props else f"{stack}-{lid}"
+            context = _from_alarm(f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}")
+            actions = [*props.get("AlarmActions", []), *props.get("OKActions", []),
+                       *props.get("InsufficientDataActions", [])]
+            for topic in {resolve(a) for a in actions if ":sns:" in str(resolve(a))}:
+                rows.append(("cloudwatch.amazonaws.com", "sns:Publish", topic, context))
+                key = evaluate.policies.topic_keys.get(topic)
+                if key is not None:
+                    rows += [("cloudwatch.amazonaws.com", a, key, context)
+                             for a in ("kms:GenerateDataKey", "kms:Decrypt")]
+    assert len({r[2] for r in rows if r[1] == "sns:Publish"}) >= len(synth.config.regions)  # one topic per region
+    refused = [f"{action} {resource} for {context['aws:SourceArn']}: {answer['decision']}"
+               for (_, action, resource, context), answer in zip(rows, evaluate(rows), strict=True)
                if answer["decision"] != ALLOWED]
     assert not refused, "\n".join(refused)
