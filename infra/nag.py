@@ -90,11 +90,11 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
          "prefix of its own region's bucket")
 
     operator = _find(stack, "Domain/Access/OperatorPolicy")
-    for path in (f"{alias}-*", f"{alias}-*/_search", f"{alias}-*/_count", f"{alias}-*/_mget",
+    for path in (f"{alias}-*", f"{alias}-*/_bulk", f"{alias}-*/_search", f"{alias}-*/_count", f"{alias}-*/_mget",
                  f"_cat/indices/{alias}-*"):
         _ack(operator, f"IAM5[Resource::{domain}/{path}]",
-             f"'{alias}-*' is the versioned physical indices behind the alias: reindex creates, reads, counts "
-             "and lists them; nothing else on the domain")
+             f"'{alias}-*' is the versioned physical indices behind the alias: reindex creates, fills, reads, "
+             "counts and lists them; nothing else on the domain")
 
     for fn in ("Indexer/Function", "Search/Function", "IndexBootstrap/Function"):
         _ack(_find(stack, fn), "L1", PINNED_RUNTIME)

@@ -12,14 +12,19 @@ opensearch-py, ``infra/runtime/index_bootstrap.py``); ``ALIAS`` is the configure
   ``ALIAS/_mget`` (product by id), GET allowed on the same read-only paths, and
   ``GET _alias/ALIAS`` (``/health``). No write, no DELETE, no ``_bulk``.
 * indexer (the stream/queue function and the index bootstrap, which runs with its role):
-  ``POST _bulk`` (documents go to the alias, ``require_alias``), ``GET _alias/ALIAS``,
+  ``POST ALIAS/_bulk`` (``require_alias``), ``GET _alias/ALIAS``,
   ``HEAD``/``PUT ALIAS-*`` (the versioned physical indices: create the first one) and
   ``POST _aliases`` (point the alias at it). No DELETE.
 * operator tooling (``storefront reindex``, ``audit``; ``replication/``) runs with the
   operator's own IAM identity, to which the managed policy ``<prefix>-index-operator-<region>``
-  grants what it calls: the indexer's requests plus reads of the physical indices
-  (``ALIAS-*/_search``, ``_count``, ``_mget``) and ``GET _cat/indices/ALIAS-*``. Within
-  the account an identity policy is enough; the access policy names no operator.
+  grants what it calls: the indexer's requests plus ``POST ALIAS-*/_bulk``, reads of the
+  physical indices (``ALIAS-*/_search``, ``_count``, ``_mget``) and
+  ``GET _cat/indices/ALIAS-*``. Within the account an identity policy is enough; the
+  access policy names no operator.
+
+Grants are on request paths, and ``_bulk``/``_mget`` bodies may name other indices, so
+the domain refuses indices named in bodies (``rest.action.multi.allow_explicit_index``
+false, :mod:`infra.constructs.search_domain`) and the engine names the index in the path.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def search_grants(alias: str) -> tuple[Grant, ...]:
 def indexer_grants(alias: str) -> tuple[Grant, ...]:
     """The indexer's role (also the index bootstrap's): bulk writes, create an index, point the alias."""
     return (
-        Grant("BulkWrite", ("es:ESHttpPost",), ("_bulk",)),
+        Grant("BulkWrite", ("es:ESHttpPost",), (f"{alias}/_bulk",)),
         Grant("AliasTarget", ("es:ESHttpGet",), (f"_alias/{alias}",)),
         Grant("CreateIndex", ("es:ESHttpHead", "es:ESHttpPut"), (f"{alias}-*",)),
         Grant("PointAlias", ("es:ESHttpPost",), ("_aliases",)),
@@ -66,6 +71,7 @@ def operator_grants(alias: str) -> tuple[Grant, ...]:
     reads = tuple(f"{target}/{api}" for target in (alias, f"{alias}-*") for api in ("_search", "_count", "_mget"))
     return (
         *indexer_grants(alias),
+        Grant("BulkWriteIndices", ("es:ESHttpPost",), (f"{alias}-*/_bulk",)),
         Grant("ReadIndices", ("es:ESHttpGet", "es:ESHttpPost"), reads),
         Grant("ListIndices", ("es:ESHttpGet",), (f"_cat/indices/{alias}-*",)),
     )

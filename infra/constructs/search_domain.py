@@ -82,6 +82,8 @@ class SearchDomain(Construct):
             node_to_node_encryption_options={"enabled": True},
             domain_endpoint_options={"enforceHttps": True, "tlsSecurityPolicy": TLS_POLICY},
             access_policies=access.access_policy.to_json(),
+            # the grants are on paths: an index named in a _bulk/_mget body would bypass them
+            advanced_options={"rest.action.multi.allow_explicit_index": "false"},
             log_publishing_options={
                 t: {"enabled": True, "cloudWatchLogsLogGroupArn": g.log_group_arn} for t, g in log_groups.items()
             },

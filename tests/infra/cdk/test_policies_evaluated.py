@@ -80,7 +80,9 @@ TABLE: list[tuple[str, str, str, dict[str, str], str]] = [
     ("search", "es:ESHttpPost", f"{DOMAIN}/_aliases", {}, DENIED),
     ("search", "es:ESHttpGet", f"{DOMAIN}/_cat/indices", {}, DENIED),
     # the indexer (and the index bootstrap, which runs with its role) writes through _bulk
-    ("indexer", "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, ALLOWED),
+    ("indexer", "es:ESHttpPost", f"{DOMAIN}/products/_bulk", {}, ALLOWED),
+    ("indexer", "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, DENIED),  # a body could name any index
+    ("indexer", "es:ESHttpPost", f"{DOMAIN}/other-index/_bulk", {}, DENIED),
     ("indexer", "es:ESHttpGet", f"{DOMAIN}/_alias/products", {}, ALLOWED),
     ("indexer", "es:ESHttpHead", f"{DOMAIN}/{PHYSICAL}", {}, ALLOWED),
     ("indexer", "es:ESHttpPut", f"{DOMAIN}/{PHYSICAL}", {}, ALLOWED),
@@ -97,7 +99,9 @@ TABLE: list[tuple[str, str, str, dict[str, str], str]] = [
     (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products-20261122085734-001/_search", {}, ALLOWED),
     (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/{PHYSICAL}/_mget", {}, ALLOWED),
     (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products/_count", {}, ALLOWED),
-    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products-20261122085734-001/_bulk", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products/_bulk", {}, ALLOWED),
+    (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, DENIED),
     (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/_aliases", {}, ALLOWED),
     (OPERATOR, "es:ESHttpDelete", f"{DOMAIN}/{PHYSICAL}", {}, DENIED),
     (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/products/_delete_by_query", {}, DENIED),
@@ -105,7 +109,7 @@ TABLE: list[tuple[str, str, str, dict[str, str], str]] = [
     (OPERATOR, "es:ESHttpPost", f"{DOMAIN}/other-index/_search", {}, DENIED),
     # nobody else
     ("anonymous", "es:ESHttpGet", f"{DOMAIN}/products/_search", {}, DENIED),
-    ("anonymous", "es:ESHttpPost", f"{DOMAIN}/_bulk", {}, DENIED),
+    ("anonymous", "es:ESHttpPost", f"{DOMAIN}/products/_bulk", {}, DENIED),
     (STRANGER, "es:ESHttpPost", f"{DOMAIN}/products/_search", {}, DENIED),
     (NEIGHBOUR, "es:ESHttpPost", f"{DOMAIN}/products/_search", {}, DENIED),
     # the alarm topic: CloudWatch publishes for this region's alarms, over TLS, and nobody else
@@ -459,7 +463,7 @@ def test_every_request_the_code_makes_is_allowed_for_its_principal(evaluate):
     }
     rows = [(who, f"es:ESHttp{method.title()}", f"{DOMAIN}{path}", {})
             for who, sent in calls.items() for method, path in sorted(set(sent))]
-    assert {r[2] for r in rows} >= {f"{DOMAIN}/products/_search", f"{DOMAIN}/_bulk", f"{DOMAIN}/{PHYSICAL}"}
+    assert {r[2] for r in rows} >= {f"{DOMAIN}/products/_search", f"{DOMAIN}/products/_bulk", f"{DOMAIN}/{PHYSICAL}"}
     refused = [f"{who.split('/')[-1]} {action} {resource}: {answer['decision']}"
                for (who, action, resource, _), answer in zip(rows, evaluate(rows), strict=True)
                if answer["decision"] != ALLOWED]
@@ -493,3 +497,12 @@ def test_every_alarm_can_notify_the_topics_it_names(synth, evaluate):
                for (_, action, resource, context), answer in zip(rows, evaluate(rows), strict=True)
                if answer["decision"] != ALLOWED]
     assert not refused, "\n".join(refused)
+
+
+def test_the_domain_refuses_indices_named_in_request_bodies(synth):
+    """The grants above are on request paths; ``_bulk`` and ``_mget`` bodies could name
+    any index unless the domain refuses explicit indices (the engine names it in the path)."""
+    for region in synth.config.regions:
+        template = synth.template("search", region)
+        (domain,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::OpenSearchService::Domain"]
+        assert domain["Properties"]["AdvancedOptions"] == {"rest.action.multi.allow_explicit_index": "false"}
