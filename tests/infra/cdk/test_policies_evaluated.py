@@ -183,8 +183,8 @@ class Resolver:
     """Resolves a template's intrinsics to what CloudFormation would produce (names from the
     template; generated names as ``<stack>-<logical id>``)."""
 
-    def __init__(self, stack: str, template: dict[str, Any], region: str | None) -> None:
-        self.stack, self.template, self.region = stack, template, region or "us-east-1"
+    def __init__(self, stack: str, template: dict[str, Any], region: str) -> None:
+        self.stack, self.template, self.region = stack, template, region
 
     def _res(self, lid: str) -> tuple[str, dict[str, Any]]:
         res = self.template["Resources"][lid]
