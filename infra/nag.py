@@ -107,17 +107,21 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
          "policy; there is no narrower one")
 
     for role_path in ("IndexerRole/Role", "SearchRole/Role"):
-        role = _find(stack, role_path)
-        _ack(role, "IAM5[Resource::*]", XRAY_ONLY_STAR)
-        _ack(role, f"IAM5[Resource::{domain}/{alias}/*]",
-             f"'{alias}/*' is the alias' own API paths (_search, _doc/<id>, _count ...) on this domain only")
-        _ack(role, f"IAM5[Resource::{domain}/{alias}-*]",
-             f"'{alias}-*' is the versioned physical indices behind the alias ({dep.physical_index_name()} "
-             "first; reindexing adds newer ones) and nothing else on the domain")
+        _ack(_find(stack, role_path), "IAM5[Resource::*]", XRAY_ONLY_STAR)
+    _ack(_find(stack, "IndexerRole/Role"), f"IAM5[Resource::{domain}/{alias}-*]",
+         f"HEAD/PUT on '{alias}-*': the index bootstrap creates the versioned physical index behind the alias "
+         f"({dep.physical_index_name()}; reindexing adds newer ones) and nothing else on the domain")
     _ack(_find(stack, "IndexerRole/Role"),
          f"IAM5[Resource::arn:<AWS::Partition>:s3:::{cfg.bucket_name(region, dep.aws.account)}/{CONTENT_PREFIX}*]",
          f"The indexer reads {CONTENT_PREFIX}<id>.json content objects of any product id, only under that "
          "prefix of its own region's bucket")
+
+    operator = _find(stack, "Domain/Access/OperatorPolicy")
+    for path in (f"{alias}-*", f"{alias}-*/_bulk", f"{alias}-*/_search", f"{alias}-*/_count", f"{alias}-*/_mget",
+                 f"_cat/indices/{alias}-*"):
+        _ack(operator, f"IAM5[Resource::{domain}/{path}]",
+             f"'{alias}-*' is the versioned physical indices behind the alias: reindex creates, fills, reads, "
+             "counts and lists them; nothing else on the domain")
 
     for fn in ("Indexer/Function", "Search/Function", "IndexBootstrap/Function"):
         _ack(_find(stack, fn), "L1", PINNED_RUNTIME)

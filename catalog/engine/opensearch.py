@@ -323,9 +323,9 @@ class OpenSearchEngine:
             params["refresh"] = "wait_for" if self.refresh == "wait_for" else "true"
         if index is None:
             params["require_alias"] = "true"  # never auto-create a concrete index named like the alias
-        body = bulk_body(ops, target)
+        body = bulk_body(ops)  # the path names the index: the domain refuses indices in bodies
         response = _call("bulk", lambda: self.client.bulk(
-            body=body, params=params, headers={"content-type": "application/x-ndjson"}))
+            index=target, body=body, params=params, headers={"content-type": "application/x-ndjson"}))
         try:
             return bulk_outcomes(response, len(ops))
         except BulkResponseError as exc:

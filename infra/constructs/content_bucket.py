@@ -111,7 +111,9 @@ class ContentBucket(Construct):
         self.replication_role = iam.Role(
             self, "ReplicationRole",
             role_name=dep.config.replication_role_name(region),
-            assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
+            # only S3 acting for this account (confused deputy)
+            assumed_by=iam.ServicePrincipal(
+                "s3.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": dep.aws.account}}),
             description=f"S3 replication of {name} to the other regions' content buckets",
         )
         others = [cfg.bucket_name(r, dep.aws.account) for r in cfg.regions if r != region]

@@ -9,12 +9,14 @@ Every alarm notifies the region's SNS topic ``<prefix>-<region>-alarms`` when it
 when it clears; ``aws.alarm_email`` is subscribed to it, and operators add their paging
 (PagerDuty, Chatbot, ...) as further subscriptions. The topic is encrypted with its own
 customer-managed KMS key, because CloudWatch cannot publish to a topic under the AWS-managed
-``alias/aws/sns`` key, and it refuses requests without TLS.
+``alias/aws/sns`` key, and it refuses requests without TLS. The topic policy and the key
+policy let ``cloudwatch.amazonaws.com`` publish (and use the key) only for this region's
+alarms in this account (``aws:SourceAccount``, ``aws:SourceArn`` = ``<prefix>-<region>-*``).
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -32,6 +34,28 @@ from infra.settings import Deployment
 S3_REPLICATION_LATENCY_SECONDS = 300
 
 
+def allow_cloudwatch_alarms(topic: sns.Topic, key: kms.Key, *, account: str, alarm_names: str) -> None:
+    """Let CloudWatch publish to ``topic`` and use its ``key``, on behalf of this account's alarms
+    in the topic's region named like ``alarm_names`` (``*`` wildcards) only: the confused-deputy
+    conditions ``aws:SourceAccount`` and ``aws:SourceArn``. Needed by every topic with
+    ``enforce_ssl``: its topic policy replaces SNS's default one, and without this Allow no
+    alarm is delivered."""
+    stack = Stack.of(topic)
+    from_our_alarms = {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": stack.format_arn(service="cloudwatch", resource="alarm",
+                                                      resource_name=alarm_names,
+                                                      arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+    }
+    cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    key.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarms", principals=[cloudwatch], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources=["*"], conditions=from_our_alarms))
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarmsPublish", principals=[cloudwatch], actions=["sns:Publish"],
+        resources=[topic.topic_arn], conditions=from_our_alarms))
+
+
 class Monitoring(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, indexer: lambda_.IFunction,
                  dlq: sqs.IQueue, api: apigw.RestApi, domain_name: str) -> None:
@@ -45,9 +69,9 @@ class Monitoring(Construct):
         key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
                       pending_window=Duration.days(7),
                       description=f"Encrypts the {prefix}-alarms topic (CloudWatch alarms publish to it)")
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{prefix}-alarms", master_key=key, enforce_ssl=True,
                                display_name=f"storefront-search alarms, {region}")
+        allow_cloudwatch_alarms(self.topic, key, account=dep.aws.account, alarm_names=f"{prefix}-*")
         if dep.aws.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(dep.aws.alarm_email))
         notify = cw_actions.SnsAction(self.topic)

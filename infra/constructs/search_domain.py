@@ -1,7 +1,8 @@
 """The region's OpenSearch Service domain.
 
 Not public: its resource policy admits only the indexer and search Lambda roles
-(SigV4), and each role's own policy narrows that further. Encryption at rest,
+(SigV4), each only to the requests it makes; the roles' identity policies hold the same
+grants (:mod:`infra.constructs.index_access`). Encryption at rest,
 node-to-node encryption, HTTPS only with TLS 1.2+, zone awareness, and slow and error
 logs to CloudWatch Logs. Written as the L1 resource so that no custom resource is
 needed for the access or log policies. Retained on stack delete (the index is derived
@@ -16,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from infra.constructs.index_access import IndexAccess
 from infra.settings import Deployment, log_retention
 
 TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
@@ -24,7 +26,7 @@ LOG_TYPES = ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS")
 
 class SearchDomain(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str,
-                 client_roles: list[iam.IRole]) -> None:
+                 search_role: iam.IRole, indexer_role: iam.IRole) -> None:
         super().__init__(scope, cid)
         stack = Stack.of(self)
         sizing = dep.aws.sizing(region)
@@ -55,12 +57,10 @@ class SearchDomain(Construct):
             }),
         )
 
-        access_policy = iam.PolicyDocument(statements=[iam.PolicyStatement(
-            sid="LambdaRolesOnly",
-            principals=[iam.ArnPrincipal(role.role_arn) for role in client_roles],
-            actions=["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-            resources=[f"{self.domain_arn}/*"],
-        )])
+        access = IndexAccess(self, "Access", domain_arn=self.domain_arn, alias=dep.config.engine.index_alias,
+                             search_role=search_role, indexer_role=indexer_role,
+                             operator_policy_name=f"{dep.config.name_prefix}-index-operator-{region}")
+        self.operator_policy = access.operator_policy
 
         cluster: dict = {
             "instanceType": sizing.instance_type,
@@ -81,7 +81,9 @@ class SearchDomain(Construct):
             encryption_at_rest_options={"enabled": True},
             node_to_node_encryption_options={"enabled": True},
             domain_endpoint_options={"enforceHttps": True, "tlsSecurityPolicy": TLS_POLICY},
-            access_policies=access_policy.to_json(),
+            access_policies=access.access_policy.to_json(),
+            # the grants are on paths: an index named in a _bulk/_mget body would bypass them
+            advanced_options={"rest.action.multi.allow_explicit_index": "false"},
             log_publishing_options={
                 t: {"enabled": True, "cloudWatchLogsLogGroupArn": g.log_group_arn} for t, g in log_groups.items()
             },

@@ -18,7 +18,6 @@ from constructs import Construct
 
 from infra.constructs.functions import FunctionRole, IndexBootstrap, IndexerFunction, SearchFunction
 from infra.constructs.global_table import ReplicaStream
-from infra.constructs.index_access import IndexAccess
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.routing import RegionRouting
 from infra.constructs.search_api import SearchApi
@@ -46,9 +45,7 @@ class SearchStack(Stack):
             purpose="storefront search API: reads the index and its maintenance switch")
 
         self.domain = SearchDomain(self, "Domain", dep=dep, region=region,
-                                   client_roles=[self.indexer_role.role, self.search_role.role])
-        IndexAccess(self, "IndexAccess", domain_arn=self.domain.domain_arn, alias=cfg.engine.index_alias,
-                    search_role=self.search_role.role, indexer_role=self.indexer_role.role)
+                                   search_role=self.search_role.role, indexer_role=self.indexer_role.role)
         self.bootstrap = IndexBootstrap(self, "IndexBootstrap", dep=dep, region=region, role=self.indexer_role,
                                         endpoint_url=self.domain.url)
 

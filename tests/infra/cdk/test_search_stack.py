@@ -37,14 +37,13 @@ def test_opensearch_domain_is_private_encrypted_tls12_zone_aware_and_logged(synt
         "DeletionPolicy": "Retain",
     })
     (domain,) = resources(template, "AWS::OpenSearchService::Domain").values()
-    # no VPC, so "not public" rests on the resource policy: exactly the two Lambda roles
-    (statement,) = domain["Properties"]["AccessPolicies"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    principals = statement["Principal"]["AWS"]
+    # no VPC, so "not public" rests on the resource policy: only the two Lambda roles are named
+    # (what each may do there is decided by the evaluator in test_policies_evaluated.py)
+    statements = domain["Properties"]["AccessPolicies"]["Statement"]
+    assert {s["Effect"] for s in statements} == {"Allow"}
+    principals = {json.dumps(s["Principal"]["AWS"], sort_keys=True) for s in statements}
     roles = {_role_of(template, "shop-indexer-us-east-1"), _role_of(template, "shop-search-us-east-1")}
-    assert sorted(json.dumps(p, sort_keys=True) for p in principals) == \
-        sorted(json.dumps({"Fn::GetAtt": [r, "Arn"]}, sort_keys=True) for r in roles)
-    assert "Condition" not in statement
+    assert principals == {json.dumps({"Fn::GetAtt": [r, "Arn"]}, sort_keys=True) for r in roles}
 
 
 def test_three_node_region_spreads_over_three_zones_with_dedicated_masters(synth):
