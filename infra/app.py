@@ -10,6 +10,8 @@ Reads the configuration through ``catalog.config.load_config`` (``./storefront.t
 4. ``<prefix>-search-<R>`` for every region (after its storage stack, its replication
    stack and the table; with failover over 3+ regions the primary's comes last, as its
    SECONDARY record aliases the secondaries' latency records)
+5. ``<prefix>-health-alarms`` in us-east-1 (after every search stack): Route 53
+   health check alarms, where Route 53 publishes their metric
 
 cdk-nag's AwsSolutions pack runs as a policy validation plugin unless the context
 ``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason.
@@ -26,6 +28,7 @@ from cdk_nag import AwsSolutionsChecks
 from catalog.config import ConfigError
 from infra.nag import acknowledge
 from infra.settings import Deployment, load_deployment
+from infra.stacks.health_alarms import METRICS_REGION, HealthAlarmsStack
 from infra.stacks.replication import ReplicationStack
 from infra.stacks.search import SearchStack
 from infra.stacks.storage import StorageStack
@@ -66,6 +69,11 @@ def build(app: App, dep: Deployment) -> dict[str, Stack]:
         for r in cfg.secondaries:
             primary.add_stack_dependency(stacks[cfg.stack_name("search", r)],
                                          "SECONDARY aliases the secondaries' latency records")
+    health = HealthAlarmsStack(app, cfg.stack_name("health-alarms"), dep=dep, env=env(METRICS_REGION),
+                               description="storefront-search: an alarm on every region's Route 53 health check")
+    for r in cfg.regions:
+        health.add_stack_dependency(stacks[cfg.stack_name("search", r)], "reads the region's health check id")
+    add(health)
     for stack in stacks.values():
         Tags.of(stack).add("storefront:app", cfg.name_prefix)
     acknowledge(stacks.values(), dep)

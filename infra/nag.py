@@ -74,10 +74,6 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
         node = _find(api, method)
         _ack(node, "APIG4", ANONYMOUS_API)
         _ack(node, "COG4", ANONYMOUS_API)
-    _ack(_find(api, "CloudWatchRole"),
-         "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-         "API Gateway's regional CloudWatch role (needed for execution logs, APIG6) takes this AWS managed "
-         "policy; there is no narrower one")
 
     for role_path in ("IndexerRole/Role", "SearchRole/Role"):
         role = _find(stack, role_path)

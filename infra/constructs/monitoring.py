@@ -2,8 +2,10 @@
 
 Alarms: indexer iterator age, DLQ depth, API 5xx rate, API p99 latency, OpenSearch
 cluster status red, and replication latency from this region to every other one
-(DynamoDB ``ReplicationLatency`` by receiving region; S3 ``ReplicationLatency`` by rule).
-Thresholds come from ``[thresholds]`` and ``[aws]``.
+(DynamoDB ``ReplicationLatency`` by receiving region; S3 ``ReplicationLatency`` by rule);
+then :class:`infra.constructs.alarms.RegionAlarms` (OpenSearch, Lambda, queue, S3
+replication failures) and the composite ``<prefix>-<region>-search-impaired``.
+Thresholds come from ``[thresholds]``, ``[alarms]`` and ``[aws]``.
 
 Every alarm notifies the region's SNS topic ``<prefix>-<region>-alarms`` when it fires and
 when it clears; ``aws.alarm_email`` is subscribed to it, and operators add their paging
@@ -26,6 +28,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.alarms import RegionAlarms, search_impaired
 from infra.settings import Deployment
 
 # S3 Replication Time Control promises 15 minutes; alarm well before, at 5.
@@ -34,13 +37,15 @@ S3_REPLICATION_LATENCY_SECONDS = 300
 
 class Monitoring(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, indexer: lambda_.IFunction,
-                 dlq: sqs.IQueue, api: apigw.RestApi, domain_name: str) -> None:
+                 dlq: sqs.IQueue, api: apigw.RestApi, domain_name: str,
+                 functions: dict[str, lambda_.IFunction], queue: sqs.IQueue) -> None:
         super().__init__(scope, cid)
         cfg = dep.config
         th = cfg.thresholds
         minute = Duration.minutes(1)
         prefix = f"{cfg.name_prefix}-{region}"
         self.alarms: list[cw.Alarm] = []
+        self.by_key: dict[str, cw.Alarm] = {}
         # it protects only notifications in flight: removed with the stack (after AWS's waiting period)
         key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
                       pending_window=Duration.days(7),
@@ -71,6 +76,7 @@ class Monitoring(Construct):
             a.add_alarm_action(notify)
             a.add_ok_action(notify)
             self.alarms.append(a)
+            self.by_key[cid] = a
             return a
 
         iterator_age = indexer.metric("IteratorAge", statistic="Maximum", period=minute)
@@ -120,9 +126,16 @@ class Monitoring(Construct):
                   f"S3 replication {region} -> {other} above {S3_REPLICATION_LATENCY_SECONDS} s")
             replication += [ddb, s3]
 
+        more = RegionAlarms(self, "More", dep=dep, region=region, alarm=alarm, functions=functions, queue=queue,
+                            domain_name=domain_name)
+        self.search_impaired = search_impaired(self, prefix=prefix, alarms=self.by_key)
+        self.search_impaired.add_alarm_action(notify)
+        self.search_impaired.add_ok_action(notify)
+
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=prefix)
         self.dashboard.add_widgets(
-            cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
+            cw.AlarmStatusWidget(title="Search impaired", alarms=[self.search_impaired], width=6),
+            cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=18),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Search requests and 5xx", left=[requests, errors_5xx], right=[rate_5xx], width=8),
@@ -136,4 +149,10 @@ class Monitoring(Construct):
                 namespace="AWS/ES", metric_name="SearchLatency", statistic="p99", period=minute,
                 dimensions_map={"DomainName": domain_name, "ClientId": dep.aws.account})], width=12),
             cw.GraphWidget(title="Replication latency", left=replication, width=12),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="OpenSearch health", left=more.opensearch, width=8),
+            cw.GraphWidget(title="Lambda errors and throttles", left=more.lambda_metrics, width=8),
+            cw.GraphWidget(title="Content queue oldest message; S3 failed replication", left=[more.oldest],
+                           right=more.replication_failed, width=8),
         )

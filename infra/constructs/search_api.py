@@ -38,8 +38,10 @@ class SearchApi(Construct):
             rest_api_name=f"{prefix}-search-{region}",
             description="storefront-search: read-only, anonymous product search",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # The account's API Gateway CloudWatch role is an account-level setting
+            # (AWS::ApiGateway::Account) that a regional stack must not own or delete
+            # with itself; it is set once per region (README "Deploy to AWS").
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=aws.stage_name,
                 throttling_rate_limit=aws.api_throttle_rate,

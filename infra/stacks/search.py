@@ -24,6 +24,7 @@ from infra.constructs.routing import RegionRouting
 from infra.constructs.search_api import SearchApi
 from infra.constructs.search_domain import SearchDomain
 from infra.settings import Deployment
+from infra.stacks.health_alarms import PublishHealthCheckId
 
 
 class SearchStack(Stack):
@@ -70,7 +71,13 @@ class SearchStack(Stack):
             alias_dns_name=self.api.domain.domain_name_alias_domain_name,
             alias_zone_id=self.api.domain.domain_name_alias_hosted_zone_id)
         self.monitoring = Monitoring(self, "Monitoring", dep=dep, region=region, indexer=self.indexer.function,
-                                     dlq=dlq, api=self.api.api, domain_name=self.domain.domain_name)
+                                     dlq=dlq, api=self.api.api, domain_name=self.domain.domain_name,
+                                     queue=queue, functions={"indexer": self.indexer.function,
+                                                             "search": self.search.function,
+                                                             "index-bootstrap": self.bootstrap.function})
+
+        PublishHealthCheckId(self, "PublishHealthCheckId", dep=dep, region=region,
+                             health_check_id=self.routing.health_check.health_check_id)
 
         CfnOutput(self, "OpenSearchEndpoint", value=self.domain.url)
         CfnOutput(self, "ExecuteApiUrl", value=self.api.api.url)
