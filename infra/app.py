@@ -14,7 +14,8 @@ Reads the configuration through ``catalog.config.load_config`` (``./storefront.t
    health check alarms, where Route 53 publishes their metric
 
 cdk-nag's AwsSolutions pack runs as a policy validation plugin unless the context
-``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason.
+``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason. checkov's suppressions (each with
+its reason) are written into the templates by :mod:`infra.checkov`.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from __future__ import annotations
 import os
 import sys
 
-from aws_cdk import App, Environment, Stack, Tags, Validations
+from aws_cdk import App, Aspects, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from catalog.config import ConfigError
+from infra.checkov import CheckovSuppressions
 from infra.nag import acknowledge
 from infra.settings import Deployment, load_deployment
 from infra.stacks.health_alarms import METRICS_REGION, HealthAlarmsStack
@@ -77,6 +79,7 @@ def build(app: App, dep: Deployment) -> dict[str, Stack]:
     for stack in stacks.values():
         Tags.of(stack).add("storefront:app", cfg.name_prefix)
     acknowledge(stacks.values(), dep)
+    Aspects.of(app).add(CheckovSuppressions())
     return stacks
 
 
