@@ -16,7 +16,7 @@ customer-managed KMS key, because CloudWatch cannot publish to a topic under the
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -30,6 +30,7 @@ from constructs import Construct
 
 from infra.constructs.alarms import RegionAlarms, search_impaired
 from infra.settings import Deployment
+from infra.stacks.health_alarms import health_check_alarm_arn
 
 # S3 Replication Time Control promises 15 minutes; alarm well before, at 5.
 S3_REPLICATION_LATENCY_SECONDS = 300
@@ -137,6 +138,12 @@ class Monitoring(Construct):
             cw.AlarmStatusWidget(title="Search impaired", alarms=[self.search_impaired], width=6),
             cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=18),
         )
+        # Route 53 health check alarms live in us-east-1 (P-health-alarms); shown here by ARN
+        partition = Stack.of(self).partition
+        self.dashboard.add_widgets(cw.AlarmStatusWidget(
+            title="Route 53 health checks (us-east-1)", width=24,
+            alarms=[cw.Alarm.from_alarm_arn(self, f"HealthCheck{r}", health_check_alarm_arn(dep, r, partition))
+                    for r in cfg.regions]))
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Search requests and 5xx", left=[requests, errors_5xx], right=[rate_5xx], width=8),
             cw.GraphWidget(title="Search latency", left=[

@@ -32,6 +32,14 @@ from infra.settings import Deployment
 METRICS_REGION = "us-east-1"  # where Route 53 publishes health check metrics
 
 
+def health_check_alarm_name(dep: Deployment, region: str) -> str:
+    return f"{dep.config.name_prefix}-health-check-{region}"
+
+
+def health_check_alarm_arn(dep: Deployment, region: str, partition: str) -> str:
+    return f"arn:{partition}:cloudwatch:{METRICS_REGION}:{dep.aws.account}:alarm:{health_check_alarm_name(dep, region)}"
+
+
 def health_check_parameter(dep: Deployment, region: str) -> str:
     return f"/{dep.config.name_prefix}/{region}/health-check-id"
 
@@ -82,7 +90,7 @@ class HealthAlarmsStack(Stack):
                                label=f"{region} healthy (1) / unhealthy (0)")
             alarm = cw.Alarm(
                 self, f"HealthCheck{region}",
-                alarm_name=f"{cfg.name_prefix}-health-check-{region}",
+                alarm_name=health_check_alarm_name(dep, region),
                 alarm_description=GUIDE["health-check-R"].meaning.replace("region R", region),
                 metric=metric, threshold=1, comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
                 evaluation_periods=minutes, datapoints_to_alarm=minutes,

@@ -44,6 +44,15 @@ def test_no_resource_is_retained_with_a_fixed_name_unless_the_table_says_how_a_r
     assert marked == set(retention.RETAINED), "a RETAINED row that no resource uses"
 
 
+def test_retain_refuses_a_resource_the_table_does_not_explain():
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_sqs as sqs
+
+    queue = sqs.Queue(Stack(App(), "S"), "Q", queue_name="fixed")
+    with pytest.raises(KeyError, match="RETAINED"):
+        retention.retain(queue, "queue")
+
+
 def test_derived_state_is_destroyed_with_its_stack(synth):
     template = synth.template("search", "eu-west-1")
     for rtype in ("AWS::OpenSearchService::Domain", "AWS::Logs::LogGroup"):
@@ -153,6 +162,9 @@ def test_search_impaired_composite_covers_the_shopper_facing_alarms_and_the_dash
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for lid in [*ids.values(), cid]:
         assert f'"{lid}"' in body, lid
+    # and every region's Route 53 health check alarm, which lives in us-east-1
+    for region in synth.config.regions:
+        assert f":cloudwatch:us-east-1:{synth.config.account}:alarm:shop-health-check-{region}" in body
 
 
 def test_route53_health_check_alarms_live_in_us_east_1_one_per_region(synth, latency_synth):
