@@ -98,24 +98,9 @@ class SearchApi(Construct):
                             evaluation_window_sec=300)),
                     visibility_config=_visibility("rate-per-client-ip"),
                 ),
-                wafv2.CfnWebACL.RuleProperty(
-                    name="aws-common-rule-set",
-                    priority=1,
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
-                    visibility_config=_visibility("aws-common-rule-set"),
-                ),
-                wafv2.CfnWebACL.RuleProperty(
-                    name="aws-known-bad-inputs",
-                    priority=2,
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name="AWSManagedRulesKnownBadInputsRuleSet")),
-                    visibility_config=_visibility("aws-known-bad-inputs"),
-                ),
+                _aws_managed("aws-common-rule-set", 1, "AWSManagedRulesCommonRuleSet"),
+                # blocks request patterns known to exploit vulnerabilities (Log4j lookups among them)
+                _aws_managed("aws-known-bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
             ],
         )
         waf_log_name = f"aws-waf-logs-{prefix}-search-{region}"
@@ -139,6 +124,19 @@ class SearchApi(Construct):
             resource_arn=self.api.deployment_stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
+
+
+def _aws_managed(name: str, priority: int, group: str) -> wafv2.CfnWebACL.RuleProperty:
+    """A rule that applies the AWS managed rule group ``group`` as it is (its own actions)."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=group)),
+        visibility_config=_visibility(name),
+    )
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
