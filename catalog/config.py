@@ -166,6 +166,9 @@ class AlarmThresholds:
     replication_failed_operations: int = 0
     # minutes a region's Route 53 health check must be unhealthy before its alarm fires
     health_check_minutes: int = 1
+    # the shopper-path canaries run this often, and alarm after this many failed runs in a row
+    canary_interval_minutes: int = 5
+    canary_failed_runs: int = 2
 
 
 @dataclass(frozen=True)
@@ -450,6 +453,8 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
         replication_failed_operations=al.int_in("replication_failed_operations", 0, 1_000_000,
                                                 d.replication_failed_operations),
         health_check_minutes=al.int_in("health_check_minutes", 1, 60, d.health_check_minutes),
+        canary_interval_minutes=al.int_in("canary_interval_minutes", 1, 60, d.canary_interval_minutes),
+        canary_failed_runs=al.int_in("canary_failed_runs", 1, 10, d.canary_failed_runs),
     )
     al.done()
 

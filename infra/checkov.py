@@ -78,6 +78,12 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     Suppression("CKV_AWS_21", "AWS::S3::Bucket",
                 "Access logs are written once by S3 and expire after 365 days; versions would keep nothing "
                 "that is ever overwritten", path="Content/AccessLogs/Resource"),
+    Suppression("CKV_AWS_18", "AWS::S3::Bucket",
+                "The canaries' run artifacts expire after 30 days and only the canary roles write them; access "
+                "logs of them would audit the canaries themselves", path="Canary/Artifacts/Resource"),
+    Suppression("CKV_AWS_21", "AWS::S3::Bucket",
+                "Canary runs are written once under new keys and expire after 30 days: nothing to version",
+                path="Canary/Artifacts/Resource"),
     Suppression("CKV_AWS_317", "AWS::OpenSearchService::Domain",
                 "OpenSearch publishes audit logs only with fine-grained access control; this domain authorizes "
                 "with its IAM resource policy (two Lambda roles, SigV4) instead (README, OpenSearch profiles)"),

@@ -91,6 +91,22 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
     for fn in ("Indexer/Function", "Search/Function", "IndexBootstrap/Function"):
         _ack(_find(stack, fn), "L1", PINNED_RUNTIME)
 
+    artifacts = _find(stack, "Canary/Artifacts")
+    _ack(artifacts, "S1", "The canaries' run artifacts (screenshots, logs) expire after 30 days and are written only "
+                          "by the two canary roles; access logs of them would audit the canaries themselves")
+    artifacts_arn = f"<{stack.resolve(stack.get_logical_id(artifacts.node.default_child))}.Arn>"
+    for kind in ("Regional", "Global"):
+        role = _find(stack, f"Canary/{kind}/ServiceRole")
+        _ack(role, "IAM5[Resource::*]", "CloudWatch Synthetics' canary role needs s3:ListAllMyBuckets and "
+                                        "cloudwatch:PutMetricData (limited to the CloudWatchSynthetics namespace by "
+                                        "a condition), which accept no narrower resource")
+        _ack(role, f"IAM5[Resource::{artifacts_arn}/{kind.lower()}/*]",
+             f"The canary writes its runs under its own '{kind.lower()}/' prefix of the artifacts bucket, any key")
+        _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:logs:{region}:{dep.aws.account}:log-group:"
+                   "/aws/lambda/cwsyn-*]",
+             "Synthetics names the canary's function cwsyn-<canary>-<random id> when it creates it; the prefix "
+             "limits the role to canary log groups")
+
     os_domain = _find(stack, "Domain/Domain")
     _ack(os_domain, "OS1", "The domain admits only the two Lambda roles (SigV4; the resource policy names their "
                            "role ARNs). Outside a VPC the functions need no NAT or ENIs; a VPC domain is a "

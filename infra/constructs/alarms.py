@@ -18,6 +18,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
 from infra.settings import Deployment
@@ -77,6 +78,13 @@ GUIDE: dict[str, Guide] = {
     "bucket-replication-failed-OTHER": Guide("S3 operations failed to replicate to OTHER",
                                              "the replication role and the destination bucket; "
                                              "`storefront audit` finds the objects that differ"),
+    "shopper-canary-regional": Guide("the shopper path (search, filter, product) fails through this region's "
+                                     "custom domain: certificate, base path mapping, API or search",
+                                     "the canary's run log and artifacts; `api-*` and `opensearch-*` alarms; "
+                                     "the custom domain and its mapping", shoppers=True),
+    "shopper-canary-global": Guide("the shopper path fails through the shared name as DNS answers here: "
+                                   "what nearby shoppers get, failover included",
+                                   "`P-health-alarms`, the other regions' `search-impaired`, the records"),
     "search-impaired": Guide("composite: any alarm marked \"shoppers\" is in ALARM: this region is impaired",
                              "decide on failover: `storefront drill run --region R --method maintenance --execute`"),
     "health-check-R": Guide("(us-east-1, stack `P-health-alarms`) Route 53 judges region R unhealthy: "
@@ -93,7 +101,8 @@ class RegionAlarms(Construct):
     """The alarms the issue adds to a region, through Monitoring's ``alarm`` (same topic, same naming)."""
 
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, alarm: AlarmFn,
-                 functions: dict[str, lambda_.IFunction], queue: sqs.IQueue, domain_name: str) -> None:
+                 functions: dict[str, lambda_.IFunction], queue: sqs.IQueue, domain_name: str,
+                 canaries: dict[str, synthetics.Canary]) -> None:
         super().__init__(scope, cid)
         al = dep.config.alarms
         minute, five = Duration.minutes(1), Duration.minutes(5)
@@ -133,6 +142,15 @@ class RegionAlarms(Construct):
         self.oldest = queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=minute)
         alarm("content-queue-oldest-message", self.oldest, al.queue_oldest_message_seconds,
               GUIDE["content-queue-oldest-message"].meaning, periods=1)
+
+        self.canary_success: list[cw.IMetric] = []
+        runs = al.canary_failed_runs
+        for kind, canary in canaries.items():
+            success = canary.metric_success_percent(
+                statistic="Average", period=Duration.minutes(al.canary_interval_minutes), label=f"{kind} canary")
+            alarm(f"shopper-canary-{kind}", success, 100, GUIDE[f"shopper-canary-{kind}"].meaning,
+                  op=cw.ComparisonOperator.LESS_THAN_THRESHOLD, periods=runs)
+            self.canary_success.append(success)
 
         self.replication_failed: list[cw.IMetric] = []
         cfg = dep.config

@@ -26,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
 from infra.constructs.alarms import RegionAlarms, search_impaired
@@ -39,7 +40,8 @@ S3_REPLICATION_LATENCY_SECONDS = 300
 class Monitoring(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, indexer: lambda_.IFunction,
                  dlq: sqs.IQueue, api: apigw.RestApi, domain_name: str,
-                 functions: dict[str, lambda_.IFunction], queue: sqs.IQueue) -> None:
+                 functions: dict[str, lambda_.IFunction], queue: sqs.IQueue,
+                 canaries: dict[str, synthetics.Canary]) -> None:
         super().__init__(scope, cid)
         cfg = dep.config
         th = cfg.thresholds
@@ -128,7 +130,7 @@ class Monitoring(Construct):
             replication += [ddb, s3]
 
         more = RegionAlarms(self, "More", dep=dep, region=region, alarm=alarm, functions=functions, queue=queue,
-                            domain_name=domain_name)
+                            domain_name=domain_name, canaries=canaries)
         self.search_impaired = search_impaired(self, prefix=prefix, alarms=self.by_key)
         self.search_impaired.add_alarm_action(notify)
         self.search_impaired.add_ok_action(notify)
@@ -163,3 +165,5 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Content queue oldest message; S3 failed replication", left=[more.oldest],
                            right=more.replication_failed, width=8),
         )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Shopper-path canaries: success %", left=more.canary_success, width=24))

@@ -16,6 +16,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.canary import ShopperCanaries
 from infra.constructs.functions import FunctionRole, IndexBootstrap, IndexerFunction, SearchFunction
 from infra.constructs.global_table import ReplicaStream
 from infra.constructs.index_access import IndexAccess
@@ -70,11 +71,14 @@ class SearchStack(Stack):
             execute_api_host=self.api.execute_api_host, health_path=self.api.health_path,
             alias_dns_name=self.api.domain.domain_name_alias_domain_name,
             alias_zone_id=self.api.domain.domain_name_alias_hosted_zone_id)
+        self.canaries = ShopperCanaries(self, "Canary", dep=dep,
+                                        regional_target=self.api.domain.domain_name_alias_domain_name)
         self.monitoring = Monitoring(self, "Monitoring", dep=dep, region=region, indexer=self.indexer.function,
                                      dlq=dlq, api=self.api.api, domain_name=self.domain.domain_name,
                                      queue=queue, functions={"indexer": self.indexer.function,
                                                              "search": self.search.function,
-                                                             "index-bootstrap": self.bootstrap.function})
+                                                             "index-bootstrap": self.bootstrap.function},
+                                     canaries=self.canaries.canaries)
 
         PublishHealthCheckId(self, "PublishHealthCheckId", dep=dep, region=region,
                              health_check_id=self.routing.health_check.health_check_id)

@@ -197,3 +197,35 @@ def test_readme_lists_every_alarm_with_what_it_means_and_what_to_do():
 
 def _function_name(template, ref):
     return template["Resources"][ref["Ref"]]["Properties"]["FunctionName"]
+
+
+# ---------------------------------------------------------------- 4. canaries see what shoppers see
+def test_each_region_runs_the_shopper_path_through_its_custom_domain_and_the_global_name(synth):
+    region = "eu-west-1"
+    template = synth.template("search", region)
+    canaries = {c["Properties"]["Name"]: c["Properties"]
+                for c in resources(template, "AWS::Synthetics::Canary").values()}
+    assert set(canaries) == {"shop-regional", "shop-global"}
+    (domain_id,) = resources(template, "AWS::ApiGateway::DomainName")
+    for name, props in canaries.items():
+        assert props["Code"]["Handler"] == "shopper_path.handler"
+        assert props["RuntimeVersion"].startswith("syn-python-")
+        assert props["Schedule"]["Expression"] == "rate(5 minutes)"
+        env = props["RunConfig"]["EnvironmentVariables"]
+        assert env["SHOPPER_URL"] == "https://search.shop.example"
+        if name == "shop-regional":  # this region's custom domain, whatever DNS answers
+            assert env["CONNECT_HOST"] == {"Fn::GetAtt": [domain_id, "RegionalDomainName"]}
+        else:
+            assert "CONNECT_HOST" not in env
+    alarms = _alarms(template)
+    for kind in ("regional", "global"):
+        a = alarms[f"shop-{region}-shopper-canary-{kind}"]
+        namespace, metric, dims = _metric(a)
+        assert (namespace, metric, a["Threshold"], a["ComparisonOperator"], a["EvaluationPeriods"]) == \
+            ("CloudWatchSynthetics", "SuccessPercent", 100, "LessThanThreshold", 2)
+        assert dims == {"CanaryName": {"Ref": _canary_id(template, f"shop-{kind}")}}
+
+
+def _canary_id(template, name):
+    (found,) = [k for k, v in resources(template, "AWS::Synthetics::Canary").items() if v["Properties"]["Name"] == name]
+    return found

@@ -228,7 +228,7 @@ def test_every_alarm_notifies_the_regions_encrypted_topic_which_mails_the_config
                for st in policy["Properties"]["PolicyDocument"]["Statement"])
     alarms = [*resources(template, "AWS::CloudWatch::Alarm").values(),
               *resources(template, "AWS::CloudWatch::CompositeAlarm").values()]
-    assert len(alarms) == 24  # 23 alarms and the composite "search impaired"
+    assert len(alarms) == 26  # 25 alarms and the composite "search impaired"
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
         assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
