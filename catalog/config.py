@@ -31,6 +31,8 @@ _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 
 ROUTING_MODES = ("failover", "latency")
+# the shopper-path canaries each region runs (infra/constructs/canary.py)
+CANARY_KINDS = ("regional", "global")
 
 
 class ConfigError(ValueError):
@@ -336,6 +338,10 @@ class DeploymentConfig:
     def health_check_name(self, region: str) -> str:
         """The ``Name`` tag of the region's Route 53 health check (also tagged ``storefront:region``)."""
         return f"{self.name_prefix}-{region}"
+
+    def canary_name(self, kind: str) -> str:
+        """A shopper-path canary (the same name in every region; Synthetics allows 21 characters)."""
+        return f"{self.name_prefix[:20 - len(kind)]}-{kind}"
 
     def replication_role_name(self, region: str) -> str:
         return f"{self.name_prefix}-content-replication-{region}"[:64]

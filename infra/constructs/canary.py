@@ -22,14 +22,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
+from catalog.config import CANARY_KINDS
 from infra.settings import PROJECT_ROOT, Deployment
 
 RUNTIME = synthetics.Runtime.SYNTHETICS_PYTHON_SELENIUM_7_0
-CANARY_NAME_MAX = 21  # Synthetics: lowercase letters, digits, '-' and '_', at most 21
-
-
-def canary_name(dep: Deployment, kind: str) -> str:
-    return f"{dep.config.name_prefix[:CANARY_NAME_MAX - len(kind) - 1]}-{kind}"
 
 
 class ShopperCanaries(Construct):
@@ -45,11 +41,12 @@ class ShopperCanaries(Construct):
         )
         url = f"https://{dep.aws.domain_name}"
         self.canaries: dict[str, synthetics.Canary] = {}
-        for kind, env in (("regional", {"SHOPPER_URL": url, "CONNECT_HOST": regional_target}),
-                          ("global", {"SHOPPER_URL": url})):
+        envs = {"regional": {"SHOPPER_URL": url, "CONNECT_HOST": regional_target}, "global": {"SHOPPER_URL": url}}
+        for kind in CANARY_KINDS:
+            env = envs[kind]
             self.canaries[kind] = synthetics.Canary(
                 self, kind.title(),
-                canary_name=canary_name(dep, kind),
+                canary_name=dep.config.canary_name(kind),
                 runtime=RUNTIME,
                 test=synthetics.Test.custom(
                     code=synthetics.Code.from_asset(str(PROJECT_ROOT / "infra" / "canary")),

@@ -172,3 +172,10 @@ def test_one_account_names_everything_and_replication_reaches_every_other_bucket
         "arn:aws-cn:s3:::storefront-content-210987654321-ap-southeast-2",
     ]
     assert all(r["DeleteMarkerReplication"]["Status"] == "Enabled" for r in rep["Rules"])
+
+
+def test_canary_names_fit_synthetics_21_characters():
+    cfg = parse_config(base(name_prefix="a-very-long-prefix-22c"))
+    for kind in ("regional", "global"):
+        name = cfg.canary_name(kind)
+        assert len(name) <= 21 and name.endswith(f"-{kind}") and name.startswith("a-very")
