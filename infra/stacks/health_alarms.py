@@ -1,7 +1,8 @@
 """``<prefix>-health-alarms`` (us-east-1): an alarm on every region's Route 53 health check.
 
 Route 53 publishes ``AWS/Route53 HealthCheckStatus`` in us-east-1 only, so the alarms
-are made there, whatever the configured regions. Each region's health check belongs to
+are made there, whatever the configured regions. Each region's calculated health check
+(the one its records use: execute-api ``/health`` and the shopper-path canary) belongs to
 its search stack; that stack writes the check's id to the SSM parameter
 :func:`health_check_parameter` in us-east-1 (:class:`PublishHealthCheckId`), and this
 stack reads it when it deploys (a ``AWS::SSM::Parameter::Value`` parameter, resolved

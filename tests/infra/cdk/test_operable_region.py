@@ -186,7 +186,9 @@ def test_route53_health_check_alarms_live_in_us_east_1_one_per_region(synth, lat
             assert len(writes) == 1
             create = json.dumps(writes[0]["Properties"]["Create"])
             assert '\\"region\\":\\"us-east-1\\"' in create and f"/shop/{region}/health-check-id" in create
-            (hc_id,) = resources(search, "AWS::Route53::HealthCheck")
+            # the calculated check, which the records use
+            (hc_id,) = [k for k, v in resources(search, "AWS::Route53::HealthCheck").items()
+                        if v["Properties"]["HealthCheckConfig"]["Type"] == "CALCULATED"]
             assert hc_id in create
             assert s.config.stack_name("search", region) in s.dependencies(name)
 
@@ -224,6 +226,25 @@ def test_each_region_runs_the_shopper_path_through_its_custom_domain_and_the_glo
         assert (namespace, metric, a["Threshold"], a["ComparisonOperator"], a["EvaluationPeriods"]) == \
             ("CloudWatchSynthetics", "SuccessPercent", 100, "LessThanThreshold", 2)
         assert dims == {"CanaryName": {"Ref": _canary_id(template, f"shop-{kind}")}}
+
+
+def test_route53_judges_each_region_by_execute_api_health_and_the_shopper_path_together(synth):
+    region = "ap-southeast-2"
+    template = synth.template("search", region)
+    checks = {v["Properties"]["HealthCheckConfig"]["Type"]: (k, v["Properties"]["HealthCheckConfig"])
+              for k, v in resources(template, "AWS::Route53::HealthCheck").items()}
+    assert set(checks) == {"HTTPS", "CLOUDWATCH_METRIC", "CALCULATED"}
+    alarm_ids = {a["Properties"]["AlarmName"]: k for k, a in resources(template, "AWS::CloudWatch::Alarm").items()}
+    metric = checks["CLOUDWATCH_METRIC"][1]
+    assert metric["AlarmIdentifier"] == {
+        "Name": {"Ref": alarm_ids[f"shop-{region}-shopper-canary-regional"]}, "Region": region}
+    assert metric["InsufficientDataHealthStatus"] == "LastKnownStatus"
+    calculated_id, calculated = checks["CALCULATED"]
+    assert calculated["HealthThreshold"] == 2
+    assert sorted(c["Ref"] for c in calculated["ChildHealthChecks"]) == \
+        sorted([checks["HTTPS"][0], checks["CLOUDWATCH_METRIC"][0]])
+    records = [r["Properties"] for r in resources(template, "AWS::Route53::RecordSet").values()]
+    assert records and all(r["HealthCheckId"] == {"Ref": calculated_id} for r in records)
 
 
 def _canary_id(template, name):
