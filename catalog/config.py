@@ -31,6 +31,8 @@ _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 
 ROUTING_MODES = ("failover", "latency")
+# the shopper-path canaries each region runs (infra/constructs/canary.py)
+CANARY_KINDS = ("regional", "global")
 
 
 class ConfigError(ValueError):
@@ -144,6 +146,34 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class AlarmThresholds:
+    """``[alarms]``: the CloudWatch alarms the CDK app adds beyond ``[thresholds]`` (README "Alarms").
+
+    The defaults are written here once; parsing takes them from this class.
+    """
+
+    # AWS's recommended OpenSearch alarm: Maximum >= 95 % for 3 consecutive minutes (garbage
+    # collection no longer frees memory; the next step is a node running out of heap)
+    jvm_memory_pressure_percent: int = 95
+    # AWS's recommended alarm: the node with least free space below 25 % of its volume (writes
+    # are blocked at the flood-stage watermark, 95 % used)
+    free_storage_percent: int = 25
+    # per function, errors (or throttles) summed over 5 minutes above this: 0 = any
+    lambda_errors: int = 0
+    lambda_throttles: int = 0
+    # the oldest S3 event in the content queue: the indexer normally takes it within a
+    # minute; 15 minutes means it fails or cannot keep up
+    queue_oldest_message_seconds: int = 900
+    # S3 replication operations that failed (per destination, summed over 5 minutes)
+    replication_failed_operations: int = 0
+    # minutes a region's Route 53 health check must be unhealthy before its alarm fires
+    health_check_minutes: int = 1
+    # the shopper-path canaries run this often, and alarm after this many failed runs in a row
+    canary_interval_minutes: int = 5
+    canary_failed_runs: int = 2
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     """The local two-region emulation (``storefront sandbox up``)."""
 
@@ -163,18 +193,47 @@ class SandboxConfig:
 
 @dataclass(frozen=True)
 class OpenSearchSizing:
-    """One region's OpenSearch Service domain (``[aws.opensearch.<region>]``)."""
+    """One region's OpenSearch Service domain (``[aws.opensearch.<region>]``).
 
+    The defaults are the ``production`` profile (see :data:`OPENSEARCH_PROFILES`).
+    """
+
+    profile: str = "production"
     instance_type: str = "r7g.large.search"
-    instance_count: int = 2
+    instance_count: int = 3
     volume_gb: int = 20
     serverless: bool = False  # not offered by the CDK app yet; parsing rejects true
-    # Zone awareness is always on: the data nodes spread over 2 or 3 availability zones
-    # (default: 3 when the count divides by 3 but not by 2, else 2); the count must divide by it.
-    availability_zones: int = 2
+    # Zone awareness is always on: the data nodes spread over 2 or 3 availability zones;
+    # the count must divide by it.
+    availability_zones: int = 3
     # Dedicated master nodes (three of them) of this type; "" for none.
-    master_instance_type: str = ""
+    master_instance_type: str = "m7g.large.search"
     engine_version: str = "OpenSearch_2.19"
+
+
+@dataclass(frozen=True)
+class OpenSearchProfile:
+    """What a profile defaults to and what it insists on (``production``) or gives up (the rest)."""
+
+    availability_zones: int
+    instance_count: int
+    master_instance_type: str
+    strict: bool  # production: three zones, dedicated masters, a multiple of three nodes, replicas >= 1
+    gives_up: str
+
+
+OPENSEARCH_PROFILES: dict[str, OpenSearchProfile] = {
+    "production": OpenSearchProfile(
+        availability_zones=3, instance_count=3, master_instance_type="m7g.large.search", strict=True,
+        gives_up="nothing: survives losing one availability zone (three zones, three dedicated masters, "
+                 "data nodes in multiples of three, every shard with a replica in another zone)"),
+    "dev-2az-no-dedicated-masters": OpenSearchProfile(
+        availability_zones=2, instance_count=2, master_instance_type="", strict=False,
+        gives_up="losing one of its two zones loses half the data nodes and, with no dedicated masters, "
+                 "can lose the cluster manager quorum: writes stop until the zone returns (fails Security Hub "
+                 "OpenSearch.6 and the Config rule opensearch-primary-node-fault-tolerance)"),
+}
+DEFAULT_OPENSEARCH_PROFILE = "production"
 
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -245,6 +304,7 @@ class DeploymentConfig:
     health_check: HealthCheckConfig = field(default_factory=HealthCheckConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     aws: AwsConfig | None = None
     source: str | None = None
@@ -287,6 +347,10 @@ class DeploymentConfig:
     def health_check_name(self, region: str) -> str:
         """The ``Name`` tag of the region's Route 53 health check (also tagged ``storefront:region``)."""
         return f"{self.name_prefix}-{region}"
+
+    def canary_name(self, kind: str) -> str:
+        """A shopper-path canary (the same name in every region; Synthetics allows 21 characters)."""
+        return f"{self.name_prefix[:20 - len(kind)]}-{kind}"
 
     def replication_role_name(self, region: str) -> str:
         return f"{self.name_prefix}-content-replication-{region}"[:64]
@@ -392,6 +456,23 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
     )
     th.done()
 
+    al = root.section("alarms")
+    d = AlarmThresholds()
+    alarms = AlarmThresholds(
+        jvm_memory_pressure_percent=al.int_in("jvm_memory_pressure_percent", 50, 100, d.jvm_memory_pressure_percent),
+        free_storage_percent=al.int_in("free_storage_percent", 1, 90, d.free_storage_percent),
+        lambda_errors=al.int_in("lambda_errors", 0, 1_000_000, d.lambda_errors),
+        lambda_throttles=al.int_in("lambda_throttles", 0, 1_000_000, d.lambda_throttles),
+        queue_oldest_message_seconds=al.int_in("queue_oldest_message_seconds", 60, 1_209_600,
+                                               d.queue_oldest_message_seconds),
+        replication_failed_operations=al.int_in("replication_failed_operations", 0, 1_000_000,
+                                                d.replication_failed_operations),
+        health_check_minutes=al.int_in("health_check_minutes", 1, 60, d.health_check_minutes),
+        canary_interval_minutes=al.int_in("canary_interval_minutes", 1, 60, d.canary_interval_minutes),
+        canary_failed_runs=al.int_in("canary_failed_runs", 1, 10, d.canary_failed_runs),
+    )
+    al.done()
+
     sb = root.section("sandbox")
     sandbox = SandboxConfig(
         host=sb.get("host", str, "127.0.0.1"),
@@ -414,7 +495,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
                           f"regions {sandbox.first_region_port}..{sandbox.first_region_port + len(regions) - 1}")
     sb.done()
 
-    aws = _parse_aws(root.section("aws"), regions) if root.has("aws") else None
+    aws = _parse_aws(root.section("aws"), regions, engine) if root.has("aws") else None
     root.done()
     return DeploymentConfig(
         name_prefix=prefix,
@@ -423,13 +504,14 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
         health_check=health,
         engine=engine,
         thresholds=thresholds,
+        alarms=alarms,
         sandbox=sandbox,
         aws=aws,
         source=source,
     )
 
 
-def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
+def _parse_aws(sec: _Section, regions: tuple[str, ...], engine: EngineConfig) -> AwsConfig:
     account = sec.get("account", str)
     if not _ACCOUNT.match(account):
         raise ConfigError("aws.account", f"must be a 12-digit AWS account id, got {account!r}")
@@ -465,7 +547,7 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     os_sec = sec.section("opensearch")
     sizing: dict[str, OpenSearchSizing] = {}
     for region in regions:
-        sizing[region] = _parse_opensearch(os_sec.section(region), f"aws.opensearch.{region}")
+        sizing[region] = _parse_opensearch(os_sec.section(region), f"aws.opensearch.{region}", engine)
     os_sec.done()
 
     ttl_attribute = sec.get("ttl_attribute", str, "expires_at")
@@ -538,23 +620,36 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     return aws
 
 
-def _parse_opensearch(r: _Section, path: str) -> OpenSearchSizing:
+def _parse_opensearch(r: _Section, path: str, engine: EngineConfig) -> OpenSearchSizing:
+    name = r.get("profile", str, DEFAULT_OPENSEARCH_PROFILE)
+    if name not in OPENSEARCH_PROFILES:
+        raise ConfigError(f"{path}.profile", f"must be one of {', '.join(OPENSEARCH_PROFILES)}, got {name!r}")
+    profile = OPENSEARCH_PROFILES[name]
     instance_type = r.get("instance_type", str, "r7g.large.search")
     if not instance_type.endswith(".search"):
         raise ConfigError(f"{path}.instance_type", "must be an OpenSearch instance type "
                           "ending in '.search', like 'r7g.large.search'")
-    count = r.int_in("instance_count", 1, 80, 2)
-    default_azs = 3 if count % 3 == 0 and count % 2 else 2
-    azs = r.get("availability_zones", int, default_azs)
+    count = r.int_in("instance_count", 1, 80, profile.instance_count)
+    azs = r.get("availability_zones", int, profile.availability_zones)
     if azs not in (2, 3):
         raise ConfigError(f"{path}.availability_zones", f"zone awareness spreads nodes over 2 or 3 zones, got {azs}")
     if count < azs or count % azs:
         raise ConfigError(f"{path}.instance_count", f"zone awareness over {azs} availability zones needs a "
                           f"multiple of {azs} data nodes, got {count}")
-    master = r.get("master_instance_type", str, "")
+    master = r.get("master_instance_type", str, profile.master_instance_type)
     if master and not master.endswith(".search"):
         raise ConfigError(f"{path}.master_instance_type", "must be an OpenSearch instance type ending in "
                           "'.search', or \"\" for no dedicated master nodes")
+    if profile.strict:
+        why = (f"the {name} profile survives losing one availability zone; for a smaller domain set "
+               f"profile = \"dev-2az-no-dedicated-masters\"")
+        if azs != 3:
+            raise ConfigError(f"{path}.availability_zones", f"must be 3, got {azs}: {why}")
+        if not master:
+            raise ConfigError(f"{path}.master_instance_type", f"needs three dedicated masters: {why}")
+        if engine.replicas < 1:
+            raise ConfigError("engine.replicas", f"must be at least 1 (a copy of every shard in another "
+                              f"zone) for {path}: {why}")
     version = r.get("engine_version", str, "OpenSearch_2.19")
     if not re.match(r"^OpenSearch_\d+\.\d+$", version):
         raise ConfigError(f"{path}.engine_version", f"must look like 'OpenSearch_2.19', got {version!r}")
@@ -562,6 +657,7 @@ def _parse_opensearch(r: _Section, path: str) -> OpenSearchSizing:
         raise ConfigError(f"{path}.serverless", "OpenSearch Serverless is not offered by the CDK app yet; "
                           "size a managed domain with instance_type and instance_count")
     sizing = OpenSearchSizing(
+        profile=name,
         instance_type=instance_type,
         instance_count=count,
         volume_gb=r.int_in("volume_gb", 10, 16_384, 20),

@@ -101,10 +101,6 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
         node = _find(api, method)
         _ack(node, "APIG4", ANONYMOUS_API)
         _ack(node, "COG4", ANONYMOUS_API)
-    _ack(_find(api, "CloudWatchRole"),
-         "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-         "API Gateway's regional CloudWatch role (needed for execution logs, APIG6) takes this AWS managed "
-         "policy; there is no narrower one")
 
     for role_path in ("IndexerRole/Role", "SearchRole/Role"):
         _ack(_find(stack, role_path), "IAM5[Resource::*]", XRAY_ONLY_STAR)
@@ -125,6 +121,22 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
 
     for fn in ("Indexer/Function", "Search/Function", "IndexBootstrap/Function"):
         _ack(_find(stack, fn), "L1", PINNED_RUNTIME)
+
+    artifacts = _find(stack, "Canary/Artifacts")
+    _ack(artifacts, "S1", "The canaries' run artifacts (screenshots, logs) expire after 30 days and are written only "
+                          "by the two canary roles; access logs of them would audit the canaries themselves")
+    artifacts_arn = f"<{stack.resolve(stack.get_logical_id(artifacts.node.default_child))}.Arn>"
+    for kind in ("Regional", "Global"):
+        role = _find(stack, f"Canary/{kind}/ServiceRole")
+        _ack(role, "IAM5[Resource::*]", "CloudWatch Synthetics' canary role needs s3:ListAllMyBuckets and "
+                                        "cloudwatch:PutMetricData (limited to the CloudWatchSynthetics namespace by "
+                                        "a condition), which accept no narrower resource")
+        _ack(role, f"IAM5[Resource::{artifacts_arn}/{kind.lower()}/*]",
+             f"The canary writes its runs under its own '{kind.lower()}/' prefix of the artifacts bucket, any key")
+        _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:logs:{region}:{dep.aws.account}:log-group:"
+                   "/aws/lambda/cwsyn-*]",
+             "Synthetics names the canary's function cwsyn-<canary>-<random id> when it creates it; the prefix "
+             "limits the role to canary log groups")
 
     os_domain = _find(stack, "Domain/Domain")
     _ack(os_domain, "OS1", "The domain admits only the two Lambda roles (SigV4; the resource policy names their "

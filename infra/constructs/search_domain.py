@@ -5,13 +5,20 @@ Not public: its resource policy admits only the indexer and search Lambda roles
 grants (:mod:`infra.constructs.index_access`). Encryption at rest,
 node-to-node encryption, HTTPS only with TLS 1.2+, zone awareness, and slow and error
 logs to CloudWatch Logs. Written as the L1 resource so that no custom resource is
-needed for the access or log policies. Retained on stack delete (the index is derived
-state, but rebuilding it takes time).
+needed for the access or log policies. Destroyed with the stack, as are its log groups:
+the index is derived (``storefront reindex`` rebuilds it from the table and the bucket),
+and a retained domain with its fixed name would make the next deploy fail
+(``infra/retention.py``).
+
+Audit logs are not published: OpenSearch sends them only with fine-grained access
+control, and this domain authorizes with its IAM resource policy (SigV4 from the two
+Lambda roles) instead. Enabling fine-grained access control is the moment to add
+``AUDIT_LOGS`` to ``LOG_TYPES``.
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnDeletionPolicy, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
@@ -39,7 +46,7 @@ class SearchDomain(Construct):
                 self, f"{log_type.title().replace('_', '')}",
                 log_group_name=f"/aws/opensearch/{self.domain_name}/{log_type.lower().replace('_', '-')}",
                 retention=log_retention(dep.aws.log_retention_days),
-                removal_policy=RemovalPolicy.RETAIN,
+                removal_policy=RemovalPolicy.DESTROY,
             )
         log_policy = logs.CfnResourcePolicy(
             self, "LogPolicy",
@@ -89,8 +96,7 @@ class SearchDomain(Construct):
             },
             software_update_options={"autoSoftwareUpdateEnabled": True},
         )
-        self.domain.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
-        self.domain.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        self.domain.apply_removal_policy(RemovalPolicy.DESTROY)  # derived: see the module docstring
         self.domain.add_resource_dependency(log_policy)
         self.endpoint = self.domain.attr_domain_endpoint
         self.url = f"https://{self.endpoint}"
