@@ -21,7 +21,7 @@ from catalog.engine.port import ClearContent, Operation, Tombstone, UpsertConten
 from catalog.model import Content, Product, category_ancestors
 
 BASE_BYTES = 1024  # action line and scripted-upsert wrapper with its script: ~0.7 KB measured (unit-tested)
-INDEX_BYTES = 255  # the action line's "_index": OpenSearch's longest index name, plain ASCII
+INDEX_BYTES = 255  # an "_index" in the action line (OpenSearch's longest name) where bulk_body is given one
 FIELD_BYTES = 40  # "name": and punctuation, per field or list element
 NUMBER_BYTES = 32  # a float, an epoch-ms stamp, null or a boolean in JSON (repr(-2.2250738585072014e-308) is 23)
 

@@ -25,7 +25,7 @@ def test_without_create_missing_a_missing_alias_stays_retryable(engine, http):
     http.answer(_bulk_no_alias(2))
     results = engine.apply([UpsertItem(product("p1")), UpsertItem(product("p2"))])
     assert [r.outcome for r in results] == [Outcome.RETRYABLE] * 2
-    assert [(s.method, s.path) for s in http.sent] == [("POST", "/_bulk")]
+    assert [(s.method, s.path) for s in http.sent] == [("POST", "/products/_bulk")]
     assert http.sent[0].params["require_alias"] == "true"
 
 
@@ -43,8 +43,8 @@ def test_create_missing_creates_index_and_alias_then_sends_the_batch_again(clien
     results = engine.apply([UpsertItem(product("p1"))])
     assert [r.outcome for r in results] == [Outcome.APPLIED]
     assert [(s.method, s.path) for s in http.sent] == [
-        ("POST", "/_bulk"), ("GET", "/_alias/products"), ("PUT", f"/{created[0]}"), ("POST", "/_aliases"),
-        ("GET", "/_alias/products"), ("POST", "/_bulk")]
+        ("POST", "/products/_bulk"), ("GET", "/_alias/products"), ("PUT", f"/{created[0]}"),
+        ("POST", "/_aliases"), ("GET", "/_alias/products"), ("POST", "/products/_bulk")]
     assert created[0].startswith("products-") and "mappings" in http.sent[2].json()
     assert http.sent[3].json() == {"actions": [{"add": {"index": created[0], "alias": "products"}}]}
     assert http.sent[-1].params["require_alias"] == "true"

@@ -139,7 +139,7 @@ def test_bulk_writes_are_valid(spec, refresh):
     engine, cluster = captured_engine(refresh=refresh)
     engine.apply(operations())
     engine.apply(operations(), index=INDEX)
-    assert [s.path for s in cluster.sent] == ["/_bulk", "/_bulk"]
+    assert [s.path for s in cluster.sent] == ["/products/_bulk", f"/{INDEX}/_bulk"]
     assert violations(spec, cluster.sent) == []
 
 
