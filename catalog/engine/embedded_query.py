@@ -33,12 +33,12 @@ from typing import Any
 
 import tantivy
 
+from catalog.analysis import MAX_TERMS, PREFIX, TYPO
 from catalog.engine.embedded_schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
 from catalog.engine.port import InvalidRequest, SearchRequest
 from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
 from catalog.text import fold, normalize
 
-MAX_TERMS = 16
 MAX_VERDICTS = 20_000
 COMMON_MIN_DOCS = 1000  # a word in this many titles (and COMMON_FRACTION of them) needs no typo clause
 COMMON_FRACTION = 0.01
@@ -61,23 +61,20 @@ class Terms:
 
 @lru_cache(maxsize=4096)
 def analyse(text: str) -> Terms:
-    norm = normalize(text)
-    if not norm:
+    """The query's tokens: the index analyzers' own, on the text as typed (no extra
+    normalisation: ``tests/parity`` checks that they are the index tokens)."""
+    if not text:
         return Terms((), ())
     a = analyzers()
-    exact = a[FOLDED].analyze(norm)[:MAX_TERMS]
-    stemmed = a[STEMMED].analyze(norm)[:MAX_TERMS]
+    exact = a[FOLDED].analyze(text)[:MAX_TERMS]
+    stemmed = a[STEMMED].analyze(text)[:MAX_TERMS]
     if len(stemmed) != len(exact):  # the analyzers differ only by the stemmer: never happens
         stemmed = [a[STEMMED].analyze(t)[0] if a[STEMMED].analyze(t) else t for t in exact]
     return Terms(tuple(stemmed), tuple(exact))
 
 
 def fuzzy_distance(term: str) -> int:
-    if len(term) >= RELEVANCE.fuzzy_min_len_2:
-        return 2
-    if len(term) >= RELEVANCE.fuzzy_min_len_1:
-        return 1
-    return 0
+    return TYPO.distance(term)
 
 
 def const(q: tantivy.Query) -> tantivy.Query:
@@ -126,10 +123,12 @@ def text_query(terms: Terms, common: tuple[bool, ...] | None = None) -> tantivy.
             if sf.exact is None:
                 continue
             clauses.append(Q.boost_query(Q.term_query(schema, sf.exact, exact), sf.boost * RELEVANCE.exact_factor))
-            if dist and sf.autocomplete:
-                clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=dist),
-                                             sf.boost * RELEVANCE.fuzzy_factor))
-            if i == last and sf.autocomplete:
+            if dist and sf.name in TYPO.fields:
+                clauses.append(Q.boost_query(
+                    Q.fuzzy_term_query(schema, sf.exact, exact, distance=dist,
+                                       transposition_cost_one=TYPO.transpositions),
+                    sf.boost * RELEVANCE.fuzzy_factor))
+            if i == last and sf.name in PREFIX.fields and len(exact) <= PREFIX.max_chars:
                 clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=0, prefix=True),
                                              sf.boost * RELEVANCE.prefix_factor))
         groups.append(Q.boolean_query([(Should, c) for c in clauses]))
@@ -187,26 +186,6 @@ def _filters(categories: tuple[str, ...], brands: tuple[str, ...], price_min: fl
 
 # ---------------------------------------------------------------- highlighting
 @lru_cache(maxsize=65536)
-def _within(a: str, b: str, d: int) -> bool:
-    """Levenshtein distance of a and b is at most d (small d, short words; cached: the
-    vocabulary of a catalog is small)."""
-    if abs(len(a) - len(b)) > d:
-        return False
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        best = i
-        for j, cb in enumerate(b, 1):
-            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            cur.append(v)
-            best = min(best, v)
-        if best > d:
-            return False
-        prev = cur
-    return prev[-1] <= d
-
-
-@lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
     out = analyzers()[STEMMED].analyze(token)
     return out[0] if out else token
@@ -226,7 +205,9 @@ def highlighter(terms: Terms) -> Highlighter:
 
 
 class Highlighter:
-    """Marks the words of a text that the query matched (stemmed, exact, prefix or typo).
+    """Marks the words of a text whose stem is a query token's stem (the rule of
+    :mod:`catalog.analysis`, as OpenSearch's highlight query; words that matched only as a
+    prefix or with a typo are not marked).
 
     Words are found with the index's own folded analyzer (offsets from ``pre_tokenize``);
     each distinct word is judged once (the verdicts are kept, up to ``MAX_VERDICTS``).
@@ -235,18 +216,13 @@ class Highlighter:
     def __init__(self, terms: Terms) -> None:
         self.stems = frozenset(terms.stemmed)
         self.exact = frozenset(terms.exact)
-        self.prefix = terms.exact[-1] if terms.exact else None
-        self.fuzzy = tuple((t, fuzzy_distance(t)) for t in terms.exact if fuzzy_distance(t))
         self._seen: dict[str, bool] = {}
         self._fold = analyzers()[FOLDED]
 
     def _hit(self, word: str) -> bool:
         hit = self._seen.get(word)
         if hit is None:
-            hit = (word in self.exact
-                   or (self.prefix is not None and word.startswith(self.prefix))
-                   or _stem(word) in self.stems
-                   or any(_within(word, t, d) for t, d in self.fuzzy))
+            hit = _stem(word) in self.stems
             if len(self._seen) >= MAX_VERDICTS:
                 self._seen.clear()
             self._seen[word] = hit
