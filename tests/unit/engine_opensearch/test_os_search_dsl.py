@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from catalog.analysis import split
 from catalog.engine import (
     EngineUnavailable,
     FacetValue,
@@ -27,7 +28,6 @@ from catalog.engine.opensearch_dsl import (
     suggest_body,
 )
 from catalog.schema import MAX_DEPTH
-from catalog.analysis import split
 
 from . import os_shapes as shapes
 
