@@ -558,7 +558,7 @@ class EmbeddedEngine:
         t0 = time.perf_counter()
         searcher = self._reader()
         terms = eq.analyse(request.text) if request.text else eq.Terms((), ())
-        text_q = eq.text_query(terms, eq.common_terms(searcher, terms)) if terms else None
+        text_q = eq.text_query(terms) if terms else None
         filters = eq.request_filters(request)
         base = [eq.visible_filter()] + ([text_q] if text_q is not None else [])
         query = eq.all_of(base + list(filters.values()))

@@ -1,6 +1,6 @@
 """Queries of the embedded adapter, built from tokens (never ``parse_query`` on user text).
 
-User text is normalised (:func:`catalog.text.normalize`), then analysed by the same
+User text is analysed as typed by the same
 tantivy analyzers the index uses, and every term becomes a group of clauses over the
 weighted fields of :data:`catalog.schema.FIELDS` with the factors of
 :data:`catalog.schema.RELEVANCE`:
@@ -8,7 +8,7 @@ weighted fields of :data:`catalog.schema.FIELDS` with the factors of
 * the stemmed term (``f``) at the field boost on every searchable field;
 * on the autocomplete field (the title: what shoppers type) also the exact term
   (``f__exact``) at ``exact_factor`` x boost, the typo clause (fuzzy on ``f__exact``,
-  distance by term length; not for words common in titles, see :func:`text_query`) at
+  distance by term length, :data:`catalog.analysis.TYPO`) at
   ``fuzzy_factor`` x boost and, for the last term, a prefix
   on ``f__exact`` at ``prefix_factor`` x boost. Exact and typo matching are limited to
   that field on purpose: every fuzzy clause builds a Levenshtein automaton at search time
@@ -40,8 +40,6 @@ from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
 from catalog.text import fold, normalize
 
 MAX_VERDICTS = 20_000
-COMMON_MIN_DOCS = 1000  # a word in this many titles (and COMMON_FRACTION of them) needs no typo clause
-COMMON_FRACTION = 0.01
 SNIPPET_CHARS = 240
 Must = tantivy.Occur.Must
 Should = tantivy.Occur.Should
@@ -93,23 +91,11 @@ def visible_filter() -> tantivy.Query:
     return const(tantivy.Query.term_query(physical_schema().schema, VISIBLE, True))
 
 
-def common_terms(searcher: tantivy.Searcher, terms: Terms) -> tuple[bool, ...]:
-    """Which terms are common words of the titles (no typo clause needed, see :func:`text_query`)."""
-    ps = physical_schema()
-    field = next(sf.exact for sf in ps.search_fields if sf.autocomplete and sf.exact)
-    threshold = max(COMMON_MIN_DOCS, int(searcher.num_docs * COMMON_FRACTION))
-    return tuple(searcher.doc_freq(field, t) >= threshold for t in terms.exact)
-
-
 @lru_cache(maxsize=2048)
-def text_query(terms: Terms, common: tuple[bool, ...] | None = None) -> tantivy.Query:
-    """The query of the analysed ``terms``; ``common[i]`` drops the typo clause of term i.
-
-    A term that already occurs in many titles (at least ``COMMON_MIN_DOCS`` and
-    ``COMMON_FRACTION`` of the index) was typed right: its typo neighbours would rank
-    below all of its exact matches anyway (pages away), and the distance-2 automaton is
-    the most expensive clause of a search. Rare and unknown words keep typo tolerance.
-    """
+def text_query(terms: Terms) -> tantivy.Query:
+    """The query of the analysed ``terms``: the matching rules of :mod:`catalog.analysis`
+    (every term somewhere, stemmed; typos by ``TYPO``; the last term as a prefix by
+    ``PREFIX``), as the OpenSearch builder states them."""
     ps = physical_schema()
     schema = ps.schema
     Q = tantivy.Query
@@ -117,7 +103,7 @@ def text_query(terms: Terms, common: tuple[bool, ...] | None = None) -> tantivy.
     last = len(terms.exact) - 1
     for i, (stem, exact) in enumerate(zip(terms.stemmed, terms.exact, strict=True)):
         clauses = []
-        dist = 0 if common and common[i] else fuzzy_distance(exact)
+        dist = fuzzy_distance(exact)
         for sf in ps.search_fields:
             clauses.append(Q.boost_query(Q.term_query(schema, sf.stemmed, stem), sf.boost))
             if sf.exact is None:
