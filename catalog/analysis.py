@@ -126,8 +126,32 @@ def _python_regex() -> re.Pattern[str]:
     return re.compile(token_pattern("python"))
 
 
+# ASCII text (nearly all of it) takes a shortcut with the same result: a token lies inside a
+# run of letters, digits and joiners, and a run of letters and digits only is one token
+# (cut every MAX_TOKEN_UNITS characters); only runs with a joiner inside need the pattern.
+_ASCII_RUN = re.compile(r"[A-Za-z0-9._,]+")
+
+
 def _is_stopword(token: str) -> bool:
     return len(token) == 1 and unicodedata.normalize("NFKC", token).casefold() in STOPWORDS
+
+
+def spans(text: str) -> list[tuple[str, int, int]]:
+    """Every token of ``text`` (stop words included) with its start and end (characters)."""
+    if not text.isascii():
+        return [(m.group(0), m.start(), m.end()) for m in _python_regex().finditer(text)]
+    out: list[tuple[str, int, int]] = []
+    for run in _ASCII_RUN.finditer(text):
+        word = run.group(0).lstrip("._,")  # a token starts and ends with a letter or digit
+        start = run.end() - len(word)
+        word = word.rstrip("._,")
+        if word.isalnum():
+            for i in range(0, len(word), MAX_TOKEN_UNITS):
+                piece = word[i:i + MAX_TOKEN_UNITS]
+                out.append((piece, start + i, start + i + len(piece)))
+        else:
+            out.extend((m.group(0), start + m.start(), start + m.end()) for m in _python_regex().finditer(word))
+    return out
 
 
 def split(text: str) -> list[str]:
@@ -136,7 +160,7 @@ def split(text: str) -> list[str]:
     Each one is exactly a token the index analyzer produces for the same text, so the
     OpenSearch query builder can hand them to ``match`` queries one by one.
     """
-    return [m.group(0) for m in _python_regex().finditer(text) if not _is_stopword(m.group(0))]
+    return [t for t, _, _ in spans(text) if not _is_stopword(t)]
 
 
 # ---------------------------------------------------------------- OpenSearch / Lucene

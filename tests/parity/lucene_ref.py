@@ -48,6 +48,8 @@ def _component(kind: str, spec: Mapping[str, Any], resources: Path) -> list[str]
     t = spec["type"]
     if kind == "tokenizer" and t == "pattern":
         return ["--tokenizer", "pattern", f"pattern={spec['pattern']}", f"group={spec.get('group', -1)}"]
+    if kind == "tokenizer" and t == "pattern_standard":
+        return ["--tokenizer", "standard"]
     if kind == "filter" and t in ("lowercase", "asciifolding"):
         return ["--filter", t]
     if kind == "filter" and t == "stop":
@@ -57,6 +59,9 @@ def _component(kind: str, spec: Mapping[str, Any], resources: Path) -> list[str]
     if kind == "filter" and t == "stemmer" and spec.get("language") == "porter2":
         # OpenSearch: StemmerTokenFilterFactory "porter2" -> SnowballFilter(new EnglishStemmer())
         return ["--filter", "snowballporter", "language=English"]
+    if kind == "filter" and t == "stemmer" and spec.get("language") in ("english", "possessive_english"):
+        # the other English stemmers OpenSearch names (its StemmerTokenFilterFactory)
+        return ["--filter", {"english": "porterstem", "possessive_english": "englishpossessive"}[spec["language"]]]
     if kind == "filter" and t == "edge_ngram":
         return ["--filter", "edgengram", f"minGramSize={spec['min_gram']}", f"maxGramSize={spec['max_gram']}",
                 "preserveOriginal=false"]
@@ -64,6 +69,8 @@ def _component(kind: str, spec: Mapping[str, Any], resources: Path) -> list[str]
 
 
 def _builtin(kind: str, name: str) -> dict[str, Any]:
+    if kind == "tokenizer" and name == "standard":
+        return {"type": "pattern_standard"}
     if name in ("lowercase", "asciifolding"):
         return {"type": name}
     raise ValueError(f"unknown built-in {kind} {name!r}")
