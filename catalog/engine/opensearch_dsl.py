@@ -12,8 +12,8 @@ and real response shapes without a cluster:
   :func:`suggest_body`, and :func:`doc_state` (stored ``_source`` -> :class:`DocState`);
 * operations: :func:`aliases_body` (atomic alias swap), :func:`purge_queries`.
 
-User text never becomes query syntax: it is normalised and tokenised with
-:func:`catalog.text.words` and each token is placed into ``multi_match``/``match``
+User text never becomes query syntax: it is tokenised with :func:`catalog.analysis.split`
+(the index analyzers' own tokens) and each token is placed into ``multi_match``/``match``
 queries built here (never ``query_string``).
 """
 

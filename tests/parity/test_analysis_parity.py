@@ -18,6 +18,9 @@ from catalog.engine import embedded_query as eq
 from catalog.engine import embedded_schema as es
 from tests.parity.corpus import TRICKY, catalog_texts, dictionary_words
 
+# one worker runs the module: its Lucene reference (a JVM over the whole corpus) is computed once
+pytestmark = pytest.mark.xdist_group("parity-analysis")
+
 ALLOWED = frozenset(
     tuple(line.split("\t"))
     for line in (Path(__file__).parent / "stem_differences.txt").read_text(encoding="utf-8").splitlines()

@@ -24,6 +24,9 @@ from catalog.generator import generate
 from catalog.model import Content, Product
 from catalog.schema import opensearch_mappings
 
+# one worker runs the module: its Lucene reference (a JVM over the whole corpus) is computed once
+pytestmark = pytest.mark.xdist_group("parity-matching")
+
 # the examples first, then what shoppers ordinarily type (typos included)
 QUERIES: tuple[str, ...] = (
     "3.5mm", "2.4GHz router", "usb_c", "v2.0", "1,000 piece", "u.s.a. flag", "sony w", "wireless m", "w",
