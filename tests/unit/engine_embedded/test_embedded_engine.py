@@ -26,6 +26,7 @@ from catalog.engine.port import (
     SearchRequest,
     Sort,
     Tombstone,
+    Total,
     UpsertItem,
 )
 from catalog.schema import FIELDS, Kind
@@ -294,3 +295,20 @@ def test_iter_states_walks_in_id_order_across_key_collisions(engine, batch_size)
     engine.apply([UpsertItem(product(pid)) for pid in reversed(pids)] + [Tombstone("dead", 1)])
     walked = [s.id for s in engine.iter_states(batch_size=batch_size)]
     assert walked == sorted([*pids, "dead"])
+
+
+def test_totals_above_the_exact_bound_are_at_least(engine, monkeypatch):
+    import catalog.analysis
+
+    engine.apply([UpsertItem(product(f"p{i}", title="Brass lamp")) for i in range(3)])
+    assert engine.search(SearchRequest(text="lamp", facets=())).total == Total(3, "eq")
+    monkeypatch.setattr(catalog.analysis, "TOTAL_EXACT_UP_TO", 2)  # as OpenSearch's track_total_hits
+    assert engine.search(SearchRequest(text="lamp", facets=())).total == Total(2, "gte")
+
+
+def test_suggest_titles_are_distinct_and_one_letter_completes(engine):
+    engine.apply([UpsertItem(product(f"p{i}", title="Sony WH-1000XM5")) for i in range(3)]
+                 + [UpsertItem(product("q1", title="sony wh-1000xm5")),
+                    UpsertItem(product("q2", title="Sony Walkman"))])
+    titles = [s.text for s in engine.suggest("sony w", 5)]
+    assert sorted(t.casefold() for t in titles) == ["sony walkman", "sony wh-1000xm5"]

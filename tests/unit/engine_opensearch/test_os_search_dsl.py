@@ -379,3 +379,9 @@ def test_suggest_completes_the_last_word_of_visible_titles(engine, http):
     assert (suggestion.text, suggestion.id) == ("Noise cancelling headphones", "p9")
     assert http.sent[0].json()["size"] == 20
     assert engine.suggest("   ") == [] and len(http.sent) == 1
+
+
+def test_suggest_keeps_distinct_titles(engine, http):
+    hits = [hit(f"p{i}", [1.0, f"p{i}"], title=t) for i, t in enumerate(["Mug", "mug", "MUG ", "Lamp", "Desk"])]
+    http.answer((200, search_response(hits)))
+    assert [s.text for s in engine.suggest("m", 2)] == ["Mug", "Lamp"]
