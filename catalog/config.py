@@ -31,6 +31,8 @@ _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 
 ROUTING_MODES = ("failover", "latency")
+# the shopper-path canaries each region runs (infra/constructs/canary.py)
+CANARY_KINDS = ("regional", "global")
 
 
 class ConfigError(ValueError):
@@ -144,6 +146,34 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class AlarmThresholds:
+    """``[alarms]``: the CloudWatch alarms the CDK app adds beyond ``[thresholds]`` (README "Alarms").
+
+    The defaults are written here once; parsing takes them from this class.
+    """
+
+    # AWS's recommended OpenSearch alarm: Maximum >= 95 % for 3 consecutive minutes (garbage
+    # collection no longer frees memory; the next step is a node running out of heap)
+    jvm_memory_pressure_percent: int = 95
+    # AWS's recommended alarm: the node with least free space below 25 % of its volume (writes
+    # are blocked at the flood-stage watermark, 95 % used)
+    free_storage_percent: int = 25
+    # per function, errors (or throttles) summed over 5 minutes above this: 0 = any
+    lambda_errors: int = 0
+    lambda_throttles: int = 0
+    # the oldest S3 event in the content queue: the indexer normally takes it within a
+    # minute; 15 minutes means it fails or cannot keep up
+    queue_oldest_message_seconds: int = 900
+    # S3 replication operations that failed (per destination, summed over 5 minutes)
+    replication_failed_operations: int = 0
+    # minutes a region's Route 53 health check must be unhealthy before its alarm fires
+    health_check_minutes: int = 1
+    # the shopper-path canaries run this often, and alarm after this many failed runs in a row
+    canary_interval_minutes: int = 5
+    canary_failed_runs: int = 2
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     """The local two-region emulation (``storefront sandbox up``)."""
 
@@ -163,18 +193,47 @@ class SandboxConfig:
 
 @dataclass(frozen=True)
 class OpenSearchSizing:
-    """One region's OpenSearch Service domain (``[aws.opensearch.<region>]``)."""
+    """One region's OpenSearch Service domain (``[aws.opensearch.<region>]``).
 
+    The defaults are the ``production`` profile (see :data:`OPENSEARCH_PROFILES`).
+    """
+
+    profile: str = "production"
     instance_type: str = "r7g.large.search"
-    instance_count: int = 2
+    instance_count: int = 3
     volume_gb: int = 20
     serverless: bool = False  # not offered by the CDK app yet; parsing rejects true
-    # Zone awareness is always on: the data nodes spread over 2 or 3 availability zones
-    # (default: 3 when the count divides by 3 but not by 2, else 2); the count must divide by it.
-    availability_zones: int = 2
+    # Zone awareness is always on: the data nodes spread over 2 or 3 availability zones;
+    # the count must divide by it.
+    availability_zones: int = 3
     # Dedicated master nodes (three of them) of this type; "" for none.
-    master_instance_type: str = ""
+    master_instance_type: str = "m7g.large.search"
     engine_version: str = "OpenSearch_2.19"
+
+
+@dataclass(frozen=True)
+class OpenSearchProfile:
+    """What a profile defaults to and what it insists on (``production``) or gives up (the rest)."""
+
+    availability_zones: int
+    instance_count: int
+    master_instance_type: str
+    strict: bool  # production: three zones, dedicated masters, a multiple of three nodes, replicas >= 1
+    gives_up: str
+
+
+OPENSEARCH_PROFILES: dict[str, OpenSearchProfile] = {
+    "production": OpenSearchProfile(
+        availability_zones=3, instance_count=3, master_instance_type="m7g.large.search", strict=True,
+        gives_up="nothing: survives losing one availability zone (three zones, three dedicated masters, "
+                 "data nodes in multiples of three, every shard with a replica in another zone)"),
+    "dev-2az-no-dedicated-masters": OpenSearchProfile(
+        availability_zones=2, instance_count=2, master_instance_type="", strict=False,
+        gives_up="losing one of its two zones loses half the data nodes and, with no dedicated masters, "
+                 "can lose the cluster manager quorum: writes stop until the zone returns (fails Security Hub "
+                 "OpenSearch.6 and the Config rule opensearch-primary-node-fault-tolerance)"),
+}
+DEFAULT_OPENSEARCH_PROFILE = "production"
 
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -192,6 +251,8 @@ class AwsConfig:
     hosted_zone_name: str
     # Per region: an existing ACM certificate ARN, or "dns" for a DNS-validated one.
     certificates: Mapping[str, str] = field(default_factory=dict)
+    # the search page's site (CloudFront); "" means shop.<hosted_zone_name>
+    site_domain_name: str = ""
     opensearch: Mapping[str, OpenSearchSizing] = field(default_factory=dict)
     indexer_memory_mb: int = 1024
     search_memory_mb: int = 1024
@@ -208,6 +269,10 @@ class AwsConfig:
     stream_parallelization_factor: int = 2
     # the indexer's S3-events queue event source
     queue_batch_size: int = 10
+    # bounded fan-in to the domain: concurrent queue batches, and the indexer's reserved
+    # concurrency (-1: none); at least queue_max_concurrency + stream_parallelization_factor
+    queue_max_concurrency: int = 4
+    indexer_reserved_concurrency: int = 10
     # the REST API stage
     stage_name: str = "prod"
     api_throttle_rate: int = 200
@@ -220,6 +285,9 @@ class AwsConfig:
     alarm_5xx_percent: float = 1.0
     # every alarm notifies the region's alarm topic; this address is subscribed to it ("" for none)
     alarm_email: str = ""
+
+    def site_domain(self) -> str:
+        return self.site_domain_name or f"shop.{self.hosted_zone_name}"
 
     def certificate(self, region: str) -> str:
         return self.certificates.get(region, "dns")
@@ -236,6 +304,7 @@ class DeploymentConfig:
     health_check: HealthCheckConfig = field(default_factory=HealthCheckConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     aws: AwsConfig | None = None
     source: str | None = None
@@ -278,6 +347,10 @@ class DeploymentConfig:
     def health_check_name(self, region: str) -> str:
         """The ``Name`` tag of the region's Route 53 health check (also tagged ``storefront:region``)."""
         return f"{self.name_prefix}-{region}"
+
+    def canary_name(self, kind: str) -> str:
+        """A shopper-path canary (the same name in every region; Synthetics allows 21 characters)."""
+        return f"{self.name_prefix[:20 - len(kind)]}-{kind}"
 
     def replication_role_name(self, region: str) -> str:
         return f"{self.name_prefix}-content-replication-{region}"[:64]
@@ -383,6 +456,23 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
     )
     th.done()
 
+    al = root.section("alarms")
+    d = AlarmThresholds()
+    alarms = AlarmThresholds(
+        jvm_memory_pressure_percent=al.int_in("jvm_memory_pressure_percent", 50, 100, d.jvm_memory_pressure_percent),
+        free_storage_percent=al.int_in("free_storage_percent", 1, 90, d.free_storage_percent),
+        lambda_errors=al.int_in("lambda_errors", 0, 1_000_000, d.lambda_errors),
+        lambda_throttles=al.int_in("lambda_throttles", 0, 1_000_000, d.lambda_throttles),
+        queue_oldest_message_seconds=al.int_in("queue_oldest_message_seconds", 60, 1_209_600,
+                                               d.queue_oldest_message_seconds),
+        replication_failed_operations=al.int_in("replication_failed_operations", 0, 1_000_000,
+                                                d.replication_failed_operations),
+        health_check_minutes=al.int_in("health_check_minutes", 1, 60, d.health_check_minutes),
+        canary_interval_minutes=al.int_in("canary_interval_minutes", 1, 60, d.canary_interval_minutes),
+        canary_failed_runs=al.int_in("canary_failed_runs", 1, 10, d.canary_failed_runs),
+    )
+    al.done()
+
     sb = root.section("sandbox")
     sandbox = SandboxConfig(
         host=sb.get("host", str, "127.0.0.1"),
@@ -405,7 +495,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
                           f"regions {sandbox.first_region_port}..{sandbox.first_region_port + len(regions) - 1}")
     sb.done()
 
-    aws = _parse_aws(root.section("aws"), regions) if root.has("aws") else None
+    aws = _parse_aws(root.section("aws"), regions, engine) if root.has("aws") else None
     root.done()
     return DeploymentConfig(
         name_prefix=prefix,
@@ -414,13 +504,14 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
         health_check=health,
         engine=engine,
         thresholds=thresholds,
+        alarms=alarms,
         sandbox=sandbox,
         aws=aws,
         source=source,
     )
 
 
-def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
+def _parse_aws(sec: _Section, regions: tuple[str, ...], engine: EngineConfig) -> AwsConfig:
     account = sec.get("account", str)
     if not _ACCOUNT.match(account):
         raise ConfigError("aws.account", f"must be a 12-digit AWS account id, got {account!r}")
@@ -433,6 +524,11 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     zone_name = sec.get("hosted_zone_name", str).lower().rstrip(".")
     if not (domain == zone_name or domain.endswith("." + zone_name)):
         raise ConfigError("aws.hosted_zone_name", f"{domain!r} is not inside the zone {zone_name!r}")
+
+    site = sec.get("site_domain_name", str, "").lower().rstrip(".")
+    if site and not (_DOMAIN.match(site) and site.endswith("." + zone_name) and site != domain):
+        raise ConfigError("aws.site_domain_name", f"{site!r} must be a DNS name inside the zone {zone_name!r}, "
+                          "other than domain_name")
 
     certs_sec = sec.section("certificates")
     certificates: dict[str, str] = {}
@@ -451,7 +547,7 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     os_sec = sec.section("opensearch")
     sizing: dict[str, OpenSearchSizing] = {}
     for region in regions:
-        sizing[region] = _parse_opensearch(os_sec.section(region), f"aws.opensearch.{region}")
+        sizing[region] = _parse_opensearch(os_sec.section(region), f"aws.opensearch.{region}", engine)
     os_sec.done()
 
     ttl_attribute = sec.get("ttl_attribute", str, "expires_at")
@@ -477,12 +573,17 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         raise ConfigError("aws.stream_max_record_age_seconds", f"must be -1 (no limit) or 60..604800, "
                           f"got {max_record_age}")
 
+    reserved = sec.get("indexer_reserved_concurrency", int, 10)
+    if reserved != -1 and not 1 <= reserved <= 1000:
+        raise ConfigError("aws.indexer_reserved_concurrency", f"must be -1 (no reservation) or 1..1000, got {reserved}")
+
     aws = AwsConfig(
         account=account,
         domain_name=domain,
         hosted_zone_id=zone_id,
         hosted_zone_name=zone_name,
         certificates=certificates,
+        site_domain_name=site,
         opensearch=sizing,
         indexer_memory_mb=sec.int_in("indexer_memory_mb", 128, 10_240, 1024),
         search_memory_mb=sec.int_in("search_memory_mb", 128, 10_240, 1024),
@@ -496,6 +597,8 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         stream_max_record_age_seconds=max_record_age,
         stream_parallelization_factor=sec.int_in("stream_parallelization_factor", 1, 10, 2),
         queue_batch_size=sec.int_in("queue_batch_size", 1, 10, 10),
+        queue_max_concurrency=sec.int_in("queue_max_concurrency", 2, 1000, 4),
+        indexer_reserved_concurrency=reserved,
         stage_name=stage_name,
         api_throttle_rate=rate,
         api_throttle_burst=burst,
@@ -505,6 +608,11 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
         alarm_5xx_percent=sec.number_in("alarm_5xx_percent", 0.01, 100, 1.0),
         alarm_email=alarm_email,
     )
+    fan_in = aws.queue_max_concurrency + aws.stream_parallelization_factor
+    if aws.indexer_reserved_concurrency != -1 and aws.indexer_reserved_concurrency < fan_in:
+        raise ConfigError("aws.indexer_reserved_concurrency", f"must be at least queue_max_concurrency + "
+                          f"stream_parallelization_factor ({fan_in}: the queue's batches plus one stream shard), "
+                          f"got {aws.indexer_reserved_concurrency}")
     if aws.indexer_timeout_seconds * 1000 <= aws.retry_margin_ms:
         raise ConfigError("aws.retry_margin_ms", f"must be below the indexer timeout "
                           f"({aws.indexer_timeout_seconds} s), got {aws.retry_margin_ms} ms")
@@ -512,23 +620,36 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...]) -> AwsConfig:
     return aws
 
 
-def _parse_opensearch(r: _Section, path: str) -> OpenSearchSizing:
+def _parse_opensearch(r: _Section, path: str, engine: EngineConfig) -> OpenSearchSizing:
+    name = r.get("profile", str, DEFAULT_OPENSEARCH_PROFILE)
+    if name not in OPENSEARCH_PROFILES:
+        raise ConfigError(f"{path}.profile", f"must be one of {', '.join(OPENSEARCH_PROFILES)}, got {name!r}")
+    profile = OPENSEARCH_PROFILES[name]
     instance_type = r.get("instance_type", str, "r7g.large.search")
     if not instance_type.endswith(".search"):
         raise ConfigError(f"{path}.instance_type", "must be an OpenSearch instance type "
                           "ending in '.search', like 'r7g.large.search'")
-    count = r.int_in("instance_count", 1, 80, 2)
-    default_azs = 3 if count % 3 == 0 and count % 2 else 2
-    azs = r.get("availability_zones", int, default_azs)
+    count = r.int_in("instance_count", 1, 80, profile.instance_count)
+    azs = r.get("availability_zones", int, profile.availability_zones)
     if azs not in (2, 3):
         raise ConfigError(f"{path}.availability_zones", f"zone awareness spreads nodes over 2 or 3 zones, got {azs}")
     if count < azs or count % azs:
         raise ConfigError(f"{path}.instance_count", f"zone awareness over {azs} availability zones needs a "
                           f"multiple of {azs} data nodes, got {count}")
-    master = r.get("master_instance_type", str, "")
+    master = r.get("master_instance_type", str, profile.master_instance_type)
     if master and not master.endswith(".search"):
         raise ConfigError(f"{path}.master_instance_type", "must be an OpenSearch instance type ending in "
                           "'.search', or \"\" for no dedicated master nodes")
+    if profile.strict:
+        why = (f"the {name} profile survives losing one availability zone; for a smaller domain set "
+               f"profile = \"dev-2az-no-dedicated-masters\"")
+        if azs != 3:
+            raise ConfigError(f"{path}.availability_zones", f"must be 3, got {azs}: {why}")
+        if not master:
+            raise ConfigError(f"{path}.master_instance_type", f"needs three dedicated masters: {why}")
+        if engine.replicas < 1:
+            raise ConfigError("engine.replicas", f"must be at least 1 (a copy of every shard in another "
+                              f"zone) for {path}: {why}")
     version = r.get("engine_version", str, "OpenSearch_2.19")
     if not re.match(r"^OpenSearch_\d+\.\d+$", version):
         raise ConfigError(f"{path}.engine_version", f"must look like 'OpenSearch_2.19', got {version!r}")
@@ -536,6 +657,7 @@ def _parse_opensearch(r: _Section, path: str) -> OpenSearchSizing:
         raise ConfigError(f"{path}.serverless", "OpenSearch Serverless is not offered by the CDK app yet; "
                           "size a managed domain with instance_type and instance_count")
     sizing = OpenSearchSizing(
+        profile=name,
         instance_type=instance_type,
         instance_count=count,
         volume_gb=r.int_in("volume_gb", 10, 16_384, 20),

@@ -10,9 +10,14 @@ Reads the configuration through ``catalog.config.load_config`` (``./storefront.t
 4. ``<prefix>-search-<R>`` for every region (after its storage stack, its replication
    stack and the table; with failover over 3+ regions the primary's comes last, as its
    SECONDARY record aliases the secondaries' latency records)
+5. ``<prefix>-site`` in us-east-1: the storefront search page (S3 + CloudFront), which
+   depends on no other stack
+6. ``<prefix>-health-alarms`` in us-east-1 (after every search stack): Route 53
+   health check alarms, where Route 53 publishes their metric
 
 cdk-nag's AwsSolutions pack runs as a policy validation plugin unless the context
-``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason.
+``nag=false``; every acknowledgment is in :mod:`infra.nag` with its reason. checkov's suppressions (each with
+its reason) are written into the templates by :mod:`infra.checkov`.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ from __future__ import annotations
 import os
 import sys
 
-from aws_cdk import App, Environment, Stack, Tags, Validations
+from aws_cdk import App, Aspects, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from catalog.config import ConfigError
+from infra.checkov import CheckovSuppressions
 from infra.nag import acknowledge
 from infra.settings import Deployment, load_deployment
+from infra.stacks.health_alarms import METRICS_REGION, HealthAlarmsStack
 from infra.stacks.replication import ReplicationStack
 from infra.stacks.search import SearchStack
+from infra.stacks.site import SITE_REGION, SiteStack
 from infra.stacks.storage import StorageStack
 from infra.stacks.table import TableStack
 
@@ -66,9 +74,17 @@ def build(app: App, dep: Deployment) -> dict[str, Stack]:
         for r in cfg.secondaries:
             primary.add_stack_dependency(stacks[cfg.stack_name("search", r)],
                                          "SECONDARY aliases the secondaries' latency records")
+    add(SiteStack(app, cfg.stack_name("site"), dep=dep, env=env(SITE_REGION),
+                  description="storefront-search: the search page (private S3 bucket, CloudFront with OAC)"))
+    health = HealthAlarmsStack(app, cfg.stack_name("health-alarms"), dep=dep, env=env(METRICS_REGION),
+                               description="storefront-search: an alarm on every region's Route 53 health check")
+    for r in cfg.regions:
+        health.add_stack_dependency(stacks[cfg.stack_name("search", r)], "reads the region's health check id")
+    add(health)
     for stack in stacks.values():
         Tags.of(stack).add("storefront:app", cfg.name_prefix)
     acknowledge(stacks.values(), dep)
+    Aspects.of(app).add(CheckovSuppressions())
     return stacks
 
 

@@ -1,13 +1,23 @@
-"""Lambda assets without Docker: local bundling of ``catalog/`` + one function package.
+"""Lambda assets without Docker: one build, for the Lambda platform or for this host.
 
-Each asset holds ``catalog/``, the function's package (``indexer/`` or ``search_api/``)
-and the runtime dependencies from ``pyproject.toml`` installed for the Lambda platform
-(``pip install --platform manylinux2014_aarch64 --python-version 3.13
---only-binary=:all:``). boto3/botocore are left out: the Lambda runtime provides them.
+An asset is defined by its function's handler string (:data:`ASSETS`): which source
+trees it holds and whether it carries the locked runtime dependencies. The function
+assets hold ``catalog/``, the function's package and the dependencies pinned, with
+hashes, in ``requirements/lambda.txt`` (see :data:`LOCK`); the index bootstrap holds
+only its module (standard library + the runtime's botocore).
 
-With the context ``skip_bundling`` (``cdk synth -c skip_bundling=true``, and the tests)
-the asset is the bare package directory: the synthesized templates are the same, only
-the zip is not deployable. CDK's own ``aws:cdk:bundling-stacks`` context also skips it.
+:func:`build` is the only way an asset is made: the CDK bundler calls it for the Lambda
+platform (``pip install --platform manylinux2014_aarch64 --python-version 3.13
+--implementation cp --only-binary=:all:``), the tests and the benchmark for this host
+(same lock, same sources, host wheels). Either way pip installs exactly the locked
+versions (``--no-deps --require-hashes``), so two machines build the same files, and the
+asset hash (:func:`asset_hash`) covers the lock and every source file.
+
+boto3, botocore and s3transfer are not in the lock: the Lambda runtime provides them.
+
+With the context ``skip_bundling`` (``cdk synth -c skip_bundling=true``, and the
+template tests) the asset is the bare source directory: the synthesized templates are
+the same, only the zip is not deployable. CDK's ``aws:cdk:bundling-stacks`` also skips it.
 """
 
 from __future__ import annotations
@@ -16,9 +26,9 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
@@ -29,66 +39,129 @@ from infra.settings import PROJECT_ROOT
 
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.13"
-# provided by the Lambda runtime
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
+# provided by the Lambda runtime; never in the lock (uv pip compile --no-emit-package)
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# The runtime dependencies of pyproject.toml resolved for the Lambda platform, with hashes.
+# Regenerate after changing [project].dependencies (the command is in the file's header).
+LOCK = PROJECT_ROOT / "requirements" / "lambda.txt"
+LOCK_COMMAND = (
+    "uv pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 "
+    "--generate-hashes --no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer "
+    "-o requirements/lambda.txt"
+)
+Target = Literal["lambda", "host"]
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "tests")
 
 
-def runtime_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> list[str]:
-    """``[project].dependencies`` minus what the Lambda runtime already has."""
-    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    return [d for d in deps if not any(d.lower().startswith(p) for p in RUNTIME_PROVIDED)]
+@dataclass(frozen=True)
+class AssetSpec:
+    """What goes into one function's asset: source paths (relative to the project root,
+    copied to the same relative place, or to ``rename`` for a single file) and the lock."""
+
+    handler: str
+    sources: tuple[str, ...]
+    locked: bool = True
+    rename: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.handler.split(".")[0]
+
+    def source_files(self) -> list[Path]:
+        files: list[Path] = []
+        for source in self.sources:
+            root = PROJECT_ROOT / source
+            paths = sorted(root.rglob("*")) if root.is_dir() else [root]
+            files += [p for p in paths if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+                      and "tests" not in p.relative_to(PROJECT_ROOT).parts]
+        return files
 
 
-def source_hash(packages: tuple[str, ...], requirements: list[str]) -> str:
-    """A hash of every file that goes into the asset, and the requirement list."""
+ASSETS: dict[str, AssetSpec] = {spec.handler: spec for spec in (
+    AssetSpec("indexer.handler.lambda_handler", ("catalog", "indexer")),
+    AssetSpec("search_api.handler.lambda_handler", ("catalog", "search_api")),
+    AssetSpec("index_bootstrap.lambda_handler", ("infra/runtime/index_bootstrap.py",), locked=False,
+              rename="index_bootstrap.py"),
+)}
+
+
+def asset_for(handler: str) -> AssetSpec:
+    """The asset of the function whose handler is ``handler``."""
+    try:
+        return ASSETS[handler]
+    except KeyError:
+        raise ValueError(f"handler {handler!r} has no asset definition; known: {', '.join(ASSETS)}") from None
+
+
+def asset_hash(spec: AssetSpec, target: Target = "lambda") -> str:
+    """A hash of the lock (the resolved versions and their file hashes), the platform and every source file."""
     h = hashlib.sha256()
-    h.update(f"{PLATFORM} {PYTHON_VERSION} {' '.join(requirements)}".encode())
-    for package in packages:
-        for path in sorted((PROJECT_ROOT / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                h.update(str(path.relative_to(PROJECT_ROOT)).encode())
-                h.update(path.read_bytes())
+    h.update(f"{target} {PLATFORM} {PYTHON_VERSION} {spec.handler}\n".encode())
+    if spec.locked:
+        h.update(LOCK.read_bytes())
+    for path in spec.source_files():
+        h.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def pip_command(out: Path, target: Target, lock: Path = LOCK) -> list[str]:
+    """``pip install`` of exactly the locked files into ``out``, for Lambda or this host."""
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+           "--target", str(out), "--no-deps", "--require-hashes", "--only-binary=:all:", "-r", str(lock)]
+    if target == "lambda":
+        cmd += ["--platform", PLATFORM, "--implementation", "cp", "--python-version", PYTHON_VERSION]
+    return cmd
+
+
+def build(spec: AssetSpec, out: Path, target: Target = "lambda") -> Path:
+    """Build ``spec``'s asset into the directory ``out`` (created if missing); returns ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for source in spec.sources:
+        src = PROJECT_ROOT / source
+        if src.is_dir():
+            shutil.copytree(src, out / source, ignore=_IGNORE, dirs_exist_ok=True)
+        else:
+            dest = out / (spec.rename or source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+    if spec.locked:
+        result = subprocess.run(pip_command(out, target), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"bundling {spec.handler} for {target}: pip failed "
+                               f"(exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+        for cache in out.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+    return out
 
 
 @jsii.implements(ILocalBundling)
 class LocalPythonBundler:
-    """Copies the packages and pip-installs the requirements for arm64 Lambda into the asset."""
+    """CDK's local bundling hook: :func:`build` for the Lambda platform."""
 
-    def __init__(self, packages: tuple[str, ...], requirements: list[str]) -> None:
-        self.packages = packages
-        self.requirements = requirements
+    def __init__(self, spec: AssetSpec) -> None:
+        self.spec = spec
 
     def try_bundle(self, output_dir: str, _options: Any = None, **_kwargs: Any) -> bool:
         # jsii passes the BundlingOptions struct positionally; nothing in it is needed here
-        out = Path(output_dir)
-        for package in self.packages:
-            shutil.copytree(PROJECT_ROOT / package, out / package, ignore=_IGNORE, dirs_exist_ok=True)
-        if self.requirements:
-            cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--target", str(out), "--platform", PLATFORM, "--implementation", "cp",
-                   "--python-version", PYTHON_VERSION, "--only-binary=:all:", "--upgrade", *self.requirements]
-            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise RuntimeError(f"bundling {'+'.join(self.packages)}: pip failed "
-                                   f"(exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+        build(self.spec, Path(output_dir), "lambda")
         return True
 
 
-def function_code(scope: Construct, package: str) -> lambda_.Code:
-    """The asset of one function: ``catalog/`` + ``package`` + runtime dependencies."""
-    packages = ("catalog", package)
+def function_code(scope: Construct, handler: str) -> lambda_.Code:
+    """The deployable asset of the function whose handler is ``handler``."""
+    spec = asset_for(handler)
+    own = PROJECT_ROOT / spec.sources[-1]  # the function's own package (or module's directory)
+    source_dir = str(own if own.is_dir() else own.parent)
     if scope.node.try_get_context("skip_bundling") in (True, "true", "1"):
-        return lambda_.Code.from_asset(str(PROJECT_ROOT / package), exclude=["__pycache__", "*.pyc"])
-    requirements = runtime_requirements()
+        return lambda_.Code.from_asset(source_dir, exclude=["__pycache__", "*.pyc"])
     return lambda_.Code.from_asset(
-        str(PROJECT_ROOT / package),
+        source_dir,
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=source_hash(packages, requirements),
+        asset_hash=asset_hash(spec),
         bundling=BundlingOptions(
             # Never used: local bundling always succeeds or raises, so Docker is not needed.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=LocalPythonBundler(packages, requirements),
+            local=LocalPythonBundler(spec),
         ),
     )

@@ -61,6 +61,33 @@ def acknowledge(stacks: Iterable[Stack], dep: Deployment) -> None:
                      f"S3 replication writes replicas under any key of the {other} content bucket, and only there")
         if stack.stack_name == cfg.stack_name("search", region):
             _acknowledge_search(stack, dep, region)
+        if stack.stack_name == cfg.stack_name("site"):
+            _acknowledge_site(stack, dep)
+
+
+def _acknowledge_site(stack: Stack, dep: Deployment) -> None:
+    """The search page's stack: CDK's BucketDeployment provider, and the distribution."""
+    distribution = _find(stack, "Site/Distribution")
+    _ack(distribution, "CFR1", "The storefront sells to every country it ships to; the page is public, static "
+                               "and holds no data, so there is nothing to restrict by geography")
+    _ack(distribution, "CFR2", "The page is static, cached files from a private bucket; the search API it calls "
+                               "has its own regional WAF with the per-IP rate rule")
+    deployment = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+    reason = ("CDK's BucketDeployment provider copies the page's files from the CDK asset bucket into the site "
+              "bucket: CDK grants it read on the asset objects and read/write/delete on the site bucket's "
+              "objects only (s3:GetObject*, s3:List*, s3:DeleteObject*, s3:Abort* on those two resources)")
+    _ack(deployment, "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+         "CDK's BucketDeployment provider uses AWSLambdaBasicExecutionRole only to write its own logs")
+    assets = f"cdk-hnb659fds-assets-{dep.aws.account}-{stack.region}"
+    for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*",
+                    "Action::s3:Abort*", f"Resource::arn:<AWS::Partition>:s3:::{assets}/*",
+                    f"Resource::<{stack.get_logical_id(_find(stack, 'Site/Bucket/Resource'))}.Arn>/*"):
+        _ack(deployment, f"IAM5[{finding}]", reason)
+    _ack(deployment, "IAM5[Resource::*]", "CDK's BucketDeployment provider invalidates the site's CloudFront "
+                                          "distribution; cloudfront:CreateInvalidation/GetInvalidation take no "
+                                          "narrower resource in the policy CDK generates")
+    _ack(deployment, "L1", "CDK's BucketDeployment provider runtime is chosen and tested by the CDK release "
+                           "(aws-cdk-lib is pinned in pyproject.toml); it runs only at deployment")
 
 
 def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
@@ -74,26 +101,42 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
         node = _find(api, method)
         _ack(node, "APIG4", ANONYMOUS_API)
         _ack(node, "COG4", ANONYMOUS_API)
-    _ack(_find(api, "CloudWatchRole"),
-         "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-         "API Gateway's regional CloudWatch role (needed for execution logs, APIG6) takes this AWS managed "
-         "policy; there is no narrower one")
 
     for role_path in ("IndexerRole/Role", "SearchRole/Role"):
-        role = _find(stack, role_path)
-        _ack(role, "IAM5[Resource::*]", XRAY_ONLY_STAR)
-        _ack(role, f"IAM5[Resource::{domain}/{alias}/*]",
-             f"'{alias}/*' is the alias' own API paths (_search, _doc/<id>, _count ...) on this domain only")
-        _ack(role, f"IAM5[Resource::{domain}/{alias}-*]",
-             f"'{alias}-*' is the versioned physical indices behind the alias ({dep.physical_index_name()} "
-             "first; reindexing adds newer ones) and nothing else on the domain")
+        _ack(_find(stack, role_path), "IAM5[Resource::*]", XRAY_ONLY_STAR)
+    _ack(_find(stack, "IndexerRole/Role"), f"IAM5[Resource::{domain}/{alias}-*]",
+         f"HEAD/PUT on '{alias}-*': the index bootstrap creates the versioned physical index behind the alias "
+         f"({dep.physical_index_name()}; reindexing adds newer ones) and nothing else on the domain")
     _ack(_find(stack, "IndexerRole/Role"),
          f"IAM5[Resource::arn:<AWS::Partition>:s3:::{cfg.bucket_name(region, dep.aws.account)}/{CONTENT_PREFIX}*]",
          f"The indexer reads {CONTENT_PREFIX}<id>.json content objects of any product id, only under that "
          "prefix of its own region's bucket")
 
+    operator = _find(stack, "Domain/Access/OperatorPolicy")
+    for path in (f"{alias}-*", f"{alias}-*/_bulk", f"{alias}-*/_search", f"{alias}-*/_count", f"{alias}-*/_mget",
+                 f"_cat/indices/{alias}-*"):
+        _ack(operator, f"IAM5[Resource::{domain}/{path}]",
+             f"'{alias}-*' is the versioned physical indices behind the alias: reindex creates, fills, reads, "
+             "counts and lists them; nothing else on the domain")
+
     for fn in ("Indexer/Function", "Search/Function", "IndexBootstrap/Function"):
         _ack(_find(stack, fn), "L1", PINNED_RUNTIME)
+
+    artifacts = _find(stack, "Canary/Artifacts")
+    _ack(artifacts, "S1", "The canaries' run artifacts (screenshots, logs) expire after 30 days and are written only "
+                          "by the two canary roles; access logs of them would audit the canaries themselves")
+    artifacts_arn = f"<{stack.resolve(stack.get_logical_id(artifacts.node.default_child))}.Arn>"
+    for kind in ("Regional", "Global"):
+        role = _find(stack, f"Canary/{kind}/ServiceRole")
+        _ack(role, "IAM5[Resource::*]", "CloudWatch Synthetics' canary role needs s3:ListAllMyBuckets and "
+                                        "cloudwatch:PutMetricData (limited to the CloudWatchSynthetics namespace by "
+                                        "a condition), which accept no narrower resource")
+        _ack(role, f"IAM5[Resource::{artifacts_arn}/{kind.lower()}/*]",
+             f"The canary writes its runs under its own '{kind.lower()}/' prefix of the artifacts bucket, any key")
+        _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:logs:{region}:{dep.aws.account}:log-group:"
+                   "/aws/lambda/cwsyn-*]",
+             "Synthetics names the canary's function cwsyn-<canary>-<random id> when it creates it; the prefix "
+             "limits the role to canary log groups")
 
     os_domain = _find(stack, "Domain/Domain")
     _ack(os_domain, "OS1", "The domain admits only the two Lambda roles (SigV4; the resource policy names their "

@@ -43,6 +43,14 @@ class Deployment:
         """With failover routing over 3+ regions, SECONDARY aliases a latency set of the secondaries here."""
         return f"secondaries.{self.aws.domain_name}"
 
+    def api_base(self) -> str:
+        """What the search page calls: the shared search name (custom domain, base path ``/``)."""
+        return f"https://{self.aws.domain_name}"
+
+    def site_origin(self) -> str:
+        """The search page's origin: what the search API's CORS answers (``CORS_ALLOW_ORIGIN``)."""
+        return f"https://{self.aws.site_domain()}"
+
     def physical_index_name(self) -> str:
         """The first physical index behind the alias: ``<alias>-v<hash of the index body>``."""
         return f"{self.config.engine.index_alias}-v{index_body_hash(self)[:10]}"

@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -187,12 +187,20 @@ def _young(version: int | None, seconds: float, now_ms: int) -> bool:
     return version is not None and version // 1000 >= now_ms - seconds * 1000
 
 
+def _wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
 # ---------------------------------------------------------------- the audit
 class Auditor:
     def __init__(self, target: Target, *, regions: list[str] | None = None, sample: int | None = None,
                  repair: bool = False, segments: int = 4, workers: int = 8,
-                 progress: bool = False, seed: int | None = None) -> None:
+                 progress: bool = False, seed: int | None = None,
+                 now_ms: Callable[[], int] | None = None) -> None:
+        """``now_ms`` is the wall clock (epoch milliseconds) that decides which writes are
+        still in flight; tests inject a fixed one so a slow run cannot age a fresh write."""
         cfg = target.config
+        self.now_ms = now_ms or _wall_clock_ms
         self.t = target
         self.cfg = cfg
         self.regions = regions or list(cfg.regions)
@@ -265,7 +273,7 @@ class Auditor:
 
     def _confirm_index(self, region: str, item_ids: list[str], content_ids: list[str], ddb: Any, s3: Any,
                        bucket: str, engine: Any) -> None:
-        now_ms = int(time.time() * 1000)
+        now_ms = self.now_ms()
         ids = list(dict.fromkeys(item_ids + content_ids))
         items = batch_get(ddb, self.cfg.table_name, ids, consistent=True)
         states = engine.states(ids)
@@ -322,7 +330,7 @@ class Auditor:
 
     def _compare_tables(self, region: str, page: list[dict[str, Any]],
                         other_items: dict[str, dict[str, dict[str, Any]]]) -> None:
-        now_ms = int(time.time() * 1000)
+        now_ms = self.now_ms()
         order = self.cfg.regions
         audited = set(self.regions)
         for other, found in other_items.items():
@@ -435,7 +443,7 @@ class Auditor:
                 self._check_objects(a, b, pending)
 
     def _check_objects(self, a: str, b: str, ids: list[str]) -> None:
-        now_ms = int(time.time() * 1000)
+        now_ms = self.now_ms()
         reads_a = read_contents(self.t.client("s3", a), self.cfg.bucket_name(a), ids, self.pool)
         reads_b = read_contents(self.t.client("s3", b), self.cfg.bucket_name(b), ids, self.pool)
         for pid in ids:

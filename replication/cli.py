@@ -1,5 +1,5 @@
-"""``storefront replication status``, ``storefront audit``, ``storefront reindex`` and
-``storefront drill``: thin glue from arguments to :mod:`replication` and back to text,
+"""``storefront replication status``, ``storefront audit``, ``storefront reindex``,
+``storefront drill`` and ``storefront dlq``: thin glue from arguments to :mod:`replication` and back to text,
 JSON and exit codes (0 ok, 1 findings or failed checks, 2 usage or configuration error).
 Heavy imports (boto3, engines) happen inside the commands, not at registration.
 """
@@ -65,6 +65,24 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--execute", action="store_true", help="really inject the failure (restored afterwards)")
         _target_args(p)
         p.set_defaults(func=_drill)
+
+    dl = sub.add_parser("dlq", help="the indexer's dead-letter queues: list, show, redrive or delete messages")
+    dsub = dl.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
+    for name, text in (("list", "summarise every message (exit 1 if there are any)"),
+                       ("show", "one message in full"),
+                       ("redrive", "re-apply the sources' current state for messages (default: all) and delete "
+                                   "those that succeeded; exit 1 if any failed"),
+                       ("delete", "delete messages without redriving them")):
+        p = dsub.add_parser(name, help=text)
+        if name in ("show",):
+            p.add_argument("id", help="the message id (as `dlq list` shows it)")
+        elif name == "redrive":
+            p.add_argument("id", nargs="*", help="message ids (default: every message)")
+        elif name == "delete":
+            p.add_argument("id", nargs="+", help="message ids")
+        p.add_argument("--region", action="append", help="only this region's queue (repeatable; default: all)")
+        _target_args(p)
+        p.set_defaults(func=_dlq)
 
 
 # ---------------------------------------------------------------- helpers
@@ -196,3 +214,32 @@ def _drill(args: argparse.Namespace) -> int:
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from replication.dlq import DlqError, delete_messages, list_messages, redrive, render_list, show_message
+
+    with _target(args) as target:
+        regions = [_require_region(target, r) for r in args.region] if args.region else list(target.config.regions)
+        try:
+            if args.dlq_command == "list":
+                messages = list_messages(target, regions)
+                _emit(args, {"messages": [m.summary() for m in messages]}, lambda: render_list(messages))
+                return EXIT_FINDINGS if messages else EXIT_OK
+            if args.dlq_command == "show":
+                msg = show_message(target, regions, args.id)
+                _emit(args, msg.detail(), lambda: json.dumps(msg.detail(), indent=2, default=str))
+                return EXIT_OK
+            if args.dlq_command == "delete":
+                gone = delete_messages(target, regions, args.id)
+                _emit(args, {"deleted": [m.id for m in gone]},
+                      lambda: "\n".join(f"deleted {m.region} {m.id} ({m.kind})" for m in gone))
+                return EXIT_OK
+            results = redrive(target, regions, args.id or None)
+        except DlqError as exc:
+            raise CLIError(str(exc)) from None
+    ok = all(r.ok for r in results)
+    _emit(args, {"ok": ok, "results": [r.to_dict() for r in results]},
+          lambda: "\n".join([f"redrive: {sum(r.ok for r in results)} of {len(results)} message(s) redriven"]
+                            + [r.render() for r in results]))
+    return EXIT_OK if ok else EXIT_FINDINGS

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from catalog.config import CANARY_KINDS
 from catalog.convert import item_from_product, serialize_item
 from catalog.engine import SearchRequest
 from catalog.model import Product
@@ -81,6 +82,7 @@ class DrillReport:
     answer_before: str | None = None
     answer_during: str | None = None
     failures: list[str] = field(default_factory=list)
+    watched: list[str] = field(default_factory=list)  # the health checks and canaries this drill read
     timeline: list[Event] = field(default_factory=list)
     started_at: str = ""
 
@@ -173,6 +175,30 @@ def preflight(target: Target, region: str, method: str, minutes: int = 2) -> tup
     return checks, survivor
 
 
+def watched(target: Target, minutes: int = 15) -> list[str]:
+    """What judges the regions: each Route 53 health check (what it probes) and each
+    shopper-path canary's latest ``SuccessPercent`` ("no data": not deployed there, or idle)."""
+    cfg = target.config
+    out = []
+    checks = find_health_checks(target.client("route53", cfg.primary), cfg.regions)
+    for r in cfg.regions:
+        hc = checks.get(r)
+        if hc is None:
+            out.append(f"{r}: no Route 53 health check tagged storefront:region")
+            continue
+        c = hc["HealthCheckConfig"]
+        out.append(f"{r}: Route 53 health check {hc['Id']} probes {c.get('Type', '').lower()}://"
+                   f"{c.get('FullyQualifiedDomainName') or c.get('IPAddress')}{c.get('ResourcePath', '')}")
+    for r in cfg.regions:
+        cw = target.client("cloudwatch", r)
+        for kind in CANARY_KINDS:
+            name = cfg.canary_name(kind)
+            v = metric_latest(cw, "CloudWatchSynthetics", "SuccessPercent", {"CanaryName": name}, minutes,
+                              statistic="Average")
+            out.append(f"{r}: canary {name} SuccessPercent " + ("no data" if v is None else f"{v:g} %"))
+    return out
+
+
 def plan_steps(target: Target, region: str, method: str, survivor: str | None) -> list[str]:
     cfg = target.config
     inject = (f"set SSM {cfg.maintenance_parameter(region)} = on" if method == "maintenance"
@@ -215,6 +241,7 @@ class Drill:
 
     def plan(self) -> DrillReport:
         self.report.preflight, self.report.survivor = preflight(self.t, self.region, self.method)
+        self.report.watched = watched(self.t)
         return self.report
 
     def run(self) -> DrillReport:
@@ -506,6 +533,8 @@ def render_markdown(rep: DrillReport) -> str:
         ]
     lines += ["## Preflight", "", "| region | check | ok | detail |", "|---|---|---|---|"]
     lines += [f"| {c.region} | {c.name} | {_yes(c.ok)} | {c.detail} |" for c in rep.preflight]
+    if rep.watched:
+        lines += ["", "## Watched", ""] + [f"- {w}" for w in rep.watched]
     if rep.timeline:
         lines += ["", "## Timeline", "", "| t (s) | event |", "|---:|---|"]
         lines += [f"| {e.t:.2f} | {e.event} |" for e in rep.timeline]

@@ -90,7 +90,8 @@ def describe(cfg: Any, endpoints: Any, started_seconds: float | None = None) -> 
     took = f" in {started_seconds:.1f} s" if started_seconds is not None else ""
     width = max(len(r) for r in cfg.regions)
     lines = [f"sandbox up{took}: regions {', '.join(cfg.regions)} (primary {cfg.primary}), routing {cfg.routing}",
-             f"  {'global':<{width}}  {endpoints.global_url}   routed by the emulated Route 53 ({endpoints.domain})"]
+             f"  {'global':<{width}}  {endpoints.global_url}   routed by the emulated Route 53 ({endpoints.domain})",
+             f"  {'page':<{width}}  {endpoints.global_url.rstrip('/')}/   the storefront search page"]
     lines += [f"  {r:<{width}}  {url}" for r, url in endpoints.regions.items()]
     lines += [f"  {'aws':<{width}}  {endpoints.aws}   moto: AWS_ENDPOINT_URL={endpoints.aws}"]
     return "\n".join(lines)

@@ -2,8 +2,8 @@
 
 Starts the two-region sandbox, loads a generated catalog into the primary region, shows
 one search answered by each region (and by the global port), changes a price in the
-primary and measures how long until the secondary's search shows it, then stops
-everything it started.
+primary and measures how long until the secondary's search shows it, checks the search
+page on the global port, then stops everything it started and prints the page's URL.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def change_price(cfg: DeploymentConfig, aws: str, region: str, product_id: str, 
 
 def run_demo(cfg: DeploymentConfig, products: int = 2000) -> int:
     from sandbox.cli import describe, format_results
+    from sandbox.state import planned_endpoints
     from sandbox.supervisor import Sandbox
 
     sandbox = Sandbox(cfg)
@@ -106,8 +107,34 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000) -> int:
             _say(f"{top['id']} {top['title']!r}: {old:.2f} -> {new:.2f} {top['currency']} in {cfg.primary}; "
                  f"searchable in {region} after {lag:.2f} s "
                  f"(replication lag setting {cfg.sandbox.replication_lag_ms} ms)")
+        page = page_url(endpoints.global_url)
+        status = page_status(page)
+        _say(f"\n== 5. the storefront search page: {page} answered {status}")
+        if status != 200:
+            return 1
     finally:
-        _say("\n== 5. stop")
+        _say("\n== 6. stop")
         sandbox.stop()
         _say("sandbox stopped")
+    global_url = planned_endpoints(cfg, 0).global_url
+    _say(f"\nthe search page, while a sandbox runs (`storefront sandbox up`): {page_url(global_url)}")
     return 0
+
+
+def page_url(global_url: str) -> str:
+    """The search page: the global port's ``/``."""
+    return global_url.rstrip("/") + "/"
+
+
+def page_status(url: str) -> int:
+    """The HTTP status of a GET of the page (0 when unreachable)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0

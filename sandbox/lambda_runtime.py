@@ -12,9 +12,16 @@ real handler in-process with the event shape Lambda uses:
   With ``ReportBatchItemFailures``, a response ``{"batchItemFailures": [{"itemIdentifier":
   <SequenceNumber>}]}`` makes the poller retry from the failed record with the lowest
   sequence number (the records before it are done); an exception retries the whole
-  batch. Retries continue until success (``MaximumRetryAttempts`` -1, the default), with
-  exponential backoff; the shard waits meanwhile, as on AWS. After each batch the
-  ``AWS/Lambda IteratorAge`` metric (ms, FunctionName) is published.
+  batch. Retries use exponential backoff; the shard waits meanwhile, as on AWS. A batch
+  that failed more than ``max_retries`` retries (``MaximumRetryAttempts``; -1: no limit), or
+  whose first record is older than ``max_record_age`` seconds (``MaximumRecordAgeInSeconds``;
+  -1: no limit), is given up: Lambda's on-failure record
+  (:class:`replication.dlq.StreamPointer`: ``DDBStreamBatchInfo`` with the shard, the first
+  and last sequence numbers of the records not done, ``RetryAttemptsExhausted`` or
+  ``RecordAgeExceeded``) is handed to ``on_failure`` (the region's DLQ) and the shard moves
+  on. If that send fails, the batch is retried instead. Not emulated: bisecting a batch on
+  a function error. After each batch the ``AWS/Lambda IteratorAge`` metric (ms,
+  FunctionName) is published.
 * **SQS** (:class:`QueueEventSource`): receives up to ``batch_size`` messages (default 10),
   within ``batching_window`` seconds; deletes the messages that succeeded; failed ones
   (listed by ``messageId`` in ``batchItemFailures``, or all on an exception) are left to
@@ -31,6 +38,7 @@ handler (its resolver, its batch processor) is per instance on AWS too.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import threading
 import time
@@ -80,6 +88,10 @@ class Invoker:
         self._lock = threading.Lock()
         self.invocations = 0
         self.errors = 0
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name}"
 
     def __call__(self, event: dict[str, Any]) -> Any:
         context = LambdaContext(self.function_name, self.region, self.account, self.memory_mb,
@@ -136,8 +148,19 @@ def lambda_stream_record(record: dict[str, Any], region: str, stream_arn: str) -
 class StreamEventSource(_Poller):
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], reader: StreamReader, region: str,
                  function_name: str, batch_size: int = 100, batching_window: float = 0.0,
-                 idle_seconds: float = 0.25, metrics: MetricsPublisher | None = None) -> None:
+                 idle_seconds: float = 0.25, metrics: MetricsPublisher | None = None, *,
+                 max_retries: int = -1, max_record_age: float = -1, on_failure: Callable[[str], Any] | None = None,
+                 function_arn: str = "", clock: Callable[[], float] = time.time,
+                 backoff: Callable[[int], float] | None = None) -> None:
         super().__init__(f"esm-stream-{region}", idle_seconds)
+        self.max_retries = max_retries
+        self.max_record_age = max_record_age
+        self.on_failure = on_failure
+        self.function_arn = function_arn
+        self.clock = clock
+        self.backoff = backoff or _backoff
+        self._raised = False
+        self.discarded = 0  # batches given up and sent to on_failure
         self.invoke = invoke
         self.reader = reader
         self.region = region
@@ -176,22 +199,70 @@ class StreamEventSource(_Poller):
             if self._pending:
                 self._first_seen = time.monotonic()
             return True
-        # retry from the failed record: drop what is buffered and rewind the shard
         self.failures += 1
         ok = batch[: failed_from]
         self.records_delivered += len(ok)
-        self.reader.rewind(shard, batch[failed_from]["dynamodb"]["SequenceNumber"])
+        # invocations that failed for the batch starting at the failed record (a new batch when
+        # the records before it were done)
+        self._attempt = 1 if failed_from > 0 else self._attempt + 1
+        rest = batch[failed_from:]
+        condition = self._give_up(rest)
+        if condition is not None and self._discard(shard, rest, condition):
+            done = {id(r) for r in batch}
+            self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
+            self._attempt = 0
+            self._first_seen = time.monotonic()
+            return True
+        # retry from the failed record: drop what is buffered and rewind the shard
+        self.reader.rewind(shard, rest[0]["dynamodb"]["SequenceNumber"])
         self._pending = [(s, r) for s, r in self._pending if s != shard]
-        self._stop_event.wait(_backoff(self._attempt))
-        self._attempt += 1
+        self._stop_event.wait(self.backoff(self._attempt - 1))
+        return True
+
+    def _give_up(self, rest: list[dict[str, Any]]) -> str | None:
+        """Lambda's on-failure condition for the records not done, or None to retry them."""
+        created = approximate_creation_seconds(rest[0])
+        if self.max_record_age != -1 and created is not None and self.clock() - created > self.max_record_age:
+            return "RecordAgeExceeded"
+        if self.max_retries != -1 and self._attempt > self.max_retries:
+            return "RetryAttemptsExhausted"
+        return None
+
+    def _discard(self, shard: str, rest: list[dict[str, Any]], condition: str) -> bool:
+        """Send the on-failure record for ``rest``; whether it was sent (else the batch is retried)."""
+        from replication.dlq import StreamPointer, iso_millis, iso_seconds
+
+        if self.on_failure is None:
+            log.warning("%s: %s for %d records of %s and no on-failure destination: dropped",
+                        self.function_name, condition, len(rest), shard)
+            self.discarded += 1
+            return True
+        first, last = (approximate_creation_seconds(r) or self.clock() for r in (rest[0], rest[-1]))
+        pointer = StreamPointer(
+            shard_id=shard, start_sequence=str(rest[0]["dynamodb"]["SequenceNumber"]),
+            end_sequence=str(rest[-1]["dynamodb"]["SequenceNumber"]), stream_arn=self.reader.stream_arn,
+            batch_size=len(rest), first_arrival=iso_seconds(first), last_arrival=iso_seconds(last),
+            condition=condition, invoke_count=self._attempt, function_arn=self.function_arn,
+            timestamp=iso_millis(self.clock()), function_error="Unhandled" if self._raised else None)
+        try:
+            self.on_failure(json.dumps(pointer.to_message()))
+        except Exception:
+            log.warning("%s: sending the on-failure record failed; retrying the batch:\n%s",
+                        self.function_name, traceback.format_exc())
+            return False
+        log.warning("%s: %s: %d records of %s (%s..%s) sent to the on-failure destination", self.function_name,
+                    condition, len(rest), shard, pointer.start_sequence, pointer.end_sequence)
+        self.discarded += 1
         return True
 
     def _deliver(self, event: dict[str, Any], batch: list[dict[str, Any]]) -> int | None:
         """Invoke; the index of the first record to retry, or None when all succeeded."""
+        self._raised = False
         try:
             response = self.invoke(event)
         except Exception:
             log.warning("%s: handler raised; retrying the batch:\n%s", self.function_name, traceback.format_exc())
+            self._raised = True
             return 0
         failures = (response or {}).get("batchItemFailures") if isinstance(response, dict) else None
         if not failures:

@@ -49,6 +49,11 @@ class RegionSpec:
     queue_poll_seconds: float = 0.5
     indexer_timeout_seconds: float = 60.0
     search_timeout_seconds: float = 29.0
+    # the stream event source gives a batch up after these (-1: never), sending Lambda's
+    # on-failure record to the DLQ (``DLQ_URL``); the supervisor passes ``[aws]``'s values
+    stream_max_retries: int = -1
+    stream_max_record_age_seconds: int = -1
+    faults_file: str = ""  # sandbox.faults: make the indexer fail for chosen products (tests)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -86,8 +91,14 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     from sandbox.streams import StreamReader
 
     ensure_index()
-    indexer = Invoker(load_handler(spec.indexer), spec.indexer_function_name, spec.region, spec.account,
-                      spec.indexer_timeout_seconds)
+    handler = load_handler(spec.indexer)
+    if spec.faults_file:
+        from sandbox.faults import FaultyIndexer
+
+        handler = FaultyIndexer(handler, spec.faults_file)
+    indexer = Invoker(handler, spec.indexer_function_name, spec.region, spec.account, spec.indexer_timeout_seconds)
+    sqs = client("sqs", spec.region, spec.endpoint)
+    dlq_url = os.environ.get("DLQ_URL", "")
     search = Invoker(load_handler(spec.search), spec.search_function_name, spec.region, spec.account,
                      spec.search_timeout_seconds)
     metrics = MetricsPublisher(spec.endpoint).start()
@@ -95,8 +106,12 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn)
     pollers = [
         StreamEventSource(indexer, reader, spec.region, spec.indexer_function_name, spec.stream_batch_size,
-                          spec.stream_batching_window, spec.stream_poll_seconds, metrics),
-        QueueEventSource(indexer, client("sqs", spec.region, spec.endpoint), spec.queue_url, spec.queue_arn,
+                          spec.stream_batching_window, spec.stream_poll_seconds, metrics,
+                          max_retries=spec.stream_max_retries, max_record_age=spec.stream_max_record_age_seconds,
+                          on_failure=(lambda body: sqs.send_message(QueueUrl=dlq_url, MessageBody=body))
+                          if dlq_url else None,
+                          function_arn=indexer.function_arn),
+        QueueEventSource(indexer, sqs, spec.queue_url, spec.queue_arn,
                          spec.region, spec.indexer_function_name, spec.queue_batch_size,
                          spec.queue_batching_window, spec.queue_poll_seconds),
     ]

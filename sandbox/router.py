@@ -6,6 +6,10 @@ Admin routes (answered here, not proxied):
   "inverted", "disabled", "consecutive_failures", "last_checked"}]}``
 * ``GET /_sandbox/route53/answer`` -> ``{"name", "routing", "region"}``
 
+The storefront search page (:func:`catalog.site.build_site`, API base: this origin) is
+served at ``/`` with its hashed ``/assets/...`` and the page's security headers, as S3 and
+CloudFront serve it in AWS.
+
 Every other request is forwarded to the region the emulated Route 53 answers at that
 moment (no DNS caching: the sandbox models TTL 0) and the response carries
 ``X-Served-Region``. No answer -> 503; the region unreachable -> 502 (both JSON).
@@ -21,6 +25,8 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from catalog.site import SiteFile, build_site, security_headers
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "content-length"}
@@ -52,6 +58,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(ADMIN_PREFIX):
             self._admin(path)
             return
+        page = self.server.site.get("index.html" if path == "/" else path.lstrip("/"))
+        if page is not None and self.command in ("GET", "HEAD"):
+            self._page(page)
+            return
         region = self.server.answer()
         if region is None or region not in self.server.regions:
             self._json(503, {"error": {"code": "no_region", "message": "Route 53 has no answer for the search name"}},
@@ -79,6 +89,15 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             conn.close()
 
+    def _page(self, page: SiteFile) -> None:
+        self.send_response(200)
+        for k, v in {"Content-Type": page.content_type, "Cache-Control": page.cache_control,
+                     **self.server.page_headers, "Content-Length": str(len(page.body))}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(page.body)
+
     def _admin(self, path: str) -> None:
         if self.command not in ("GET", "HEAD"):
             self._json(405, {"error": {"code": "method_not_allowed", "message": "admin routes are GET only"}})
@@ -97,9 +116,13 @@ class GlobalRouter(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, host: str, port: int, regions: Mapping[str, str], answer_json: Callable[[], dict[str, Any]],
-                 health_checks: Callable[[], list[dict[str, Any]]], timeout_seconds: float = 30.0) -> None:
-        """``regions`` maps region -> base URL; the callables come from the Route 53 emulator."""
+                 health_checks: Callable[[], list[dict[str, Any]]], timeout_seconds: float = 30.0,
+                 site: Mapping[str, SiteFile] | None = None) -> None:
+        """``regions`` maps region -> base URL; the callables come from the Route 53 emulator;
+        ``site`` defaults to the search page built to call this origin."""
         self.regions = dict(regions)
+        self.site = dict(site) if site is not None else build_site("")
+        self.page_headers = security_headers("")
         self.answer_json = answer_json
         self.health_checks = health_checks
         self.timeout_seconds = timeout_seconds

@@ -14,6 +14,7 @@ Route 53 emulator -> global router -> endpoints file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -26,8 +27,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from catalog.config import DeploymentConfig, load_config
+from catalog.config import AwsConfig, DeploymentConfig, load_config
 from sandbox.aws import lambda_environment
+from sandbox.faults import FAULTS_FILE
 from sandbox.state import (
     Endpoints,
     SandboxError,
@@ -69,6 +71,16 @@ def region_environment(cfg: DeploymentConfig, endpoints: Endpoints, region: str,
         "PYTHONUNBUFFERED": "1",
     })
     return env
+
+
+def stream_failure_limits(cfg: DeploymentConfig) -> dict[str, int]:
+    """When the stream event source gives a batch up: ``[aws]``'s ``stream_max_retries`` and
+    ``stream_max_record_age_seconds`` (what the CDK app deploys), else their defaults."""
+    names = ("stream_max_retries", "stream_max_record_age_seconds")
+    if cfg.aws is not None:
+        return {n: getattr(cfg.aws, n) for n in names}
+    defaults = {f.name: f.default for f in dataclasses.fields(AwsConfig)}
+    return {n: defaults[n] for n in names}
 
 
 class Sandbox:
@@ -167,7 +179,7 @@ class Sandbox:
             port=cfg.sandbox.region_port(cfg.regions, region), stream_arn=res.stream_arn, queue_url=res.queue_url,
             queue_arn=res.queue_arn, indexer_function_name=cfg.indexer_function_name(region),
             search_function_name=cfg.search_function_name(region), indexer=self.indexer, search=self.search,
-            **self.region_overrides,
+            **{**stream_failure_limits(cfg), "faults_file": str(self.state / FAULTS_FILE), **self.region_overrides},
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "MOTO_"))}
         env.update(region_environment(cfg, self.endpoints, region, res.dlq_url))

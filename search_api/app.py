@@ -28,7 +28,7 @@ from search_api import responses as R
 from search_api.backend import Backend
 from search_api.health import health_body
 from search_api.maintenance import MaintenanceSwitch
-from search_api.settings import Settings
+from search_api.settings import Settings, engine_client_env
 from search_api.shaping import product_body, search_body, suggest_body
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "storefront-search")
@@ -49,8 +49,9 @@ class Deps:
 
 def create_app(deps: Deps) -> APIGatewayRestResolver:
     """The resolver with every route bound to ``deps`` (tests build their own)."""
+    first, *extra = deps.settings.cors_allow_origins
     app = APIGatewayRestResolver(cors=CORSConfig(
-        allow_origin="*", allow_headers=["If-None-Match"], max_age=600,
+        allow_origin=first, extra_origins=extra or None, allow_headers=["If-None-Match"], max_age=600,
         expose_headers=["ETag", "X-Served-Region", "Retry-After"]))
     region = deps.settings.region
     backend = deps.backend
@@ -173,7 +174,8 @@ def deps_from_env(env: Mapping[str, str]) -> Deps:
     """Settings, engine and switch from the environment (raises naming the variable)."""
     settings = Settings.from_env(env)
     # the embedded engine works in-process: run it inline (see search_api.backend)
-    backend = Backend(lambda: engine_from_env(env), settings.search_timeout_seconds,
+    engine_env = {**env, **engine_client_env(settings.search_timeout_ms)}  # the client gives up first
+    backend = Backend(lambda: engine_from_env(engine_env), settings.search_timeout_seconds,
                       isolate=env.get("SEARCH_ENGINE", "opensearch") != "embedded")
     try:
         backend.engine()  # validates the engine variables now; a config mistake fails the init

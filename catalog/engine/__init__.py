@@ -2,16 +2,17 @@
 
 Environment (set by the CDK app or the sandbox):
 
-=======================  ==========================================================
-``SEARCH_ENGINE``        ``opensearch`` (default) or ``embedded``
-``INDEX_ALIAS``          the alias both engines read and write through (``products``)
-``EMBEDDED_INDEX_DIR``   embedded: the region's index directory
-``OPENSEARCH_ENDPOINT``  opensearch: ``https://host[:port]``
-``OPENSEARCH_AUTH``      ``sigv4`` (default), ``basic`` or ``none``
-``OPENSEARCH_SERVICE``   sigv4 signing service: ``es`` (default) or ``aoss``
-``OPENSEARCH_USERNAME``  basic auth user; ``OPENSEARCH_PASSWORD`` its password
-``OPENSEARCH_TIMEOUT``   request timeout in seconds (default 5)
-=======================  ==========================================================
+==========================  ==========================================================
+``SEARCH_ENGINE``           ``opensearch`` (default) or ``embedded``
+``INDEX_ALIAS``             the alias both engines read and write through (``products``)
+``EMBEDDED_INDEX_DIR``      embedded: the region's index directory
+``OPENSEARCH_ENDPOINT``     opensearch: ``https://host[:port]``
+``OPENSEARCH_AUTH``         ``sigv4`` (default), ``basic`` or ``none``
+``OPENSEARCH_SERVICE``      sigv4 signing service: ``es`` (default) or ``aoss``
+``OPENSEARCH_USERNAME``     basic auth user; ``OPENSEARCH_PASSWORD`` its password
+``OPENSEARCH_TIMEOUT``      request timeout in seconds (default 5)
+``OPENSEARCH_MAX_RETRIES``  retries of a connection error or 502/503/504 (default 2)
+==========================  ==========================================================
 
 The adapter module is imported only when chosen, so a Lambda never imports tantivy.
 """

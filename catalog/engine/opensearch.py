@@ -8,7 +8,8 @@ module only sends them and maps transport errors onto the port's errors.
 * **Client**: one per process and configuration, cached at module level so a Lambda
   reuses it (and its connection pool) across invocations. Every call has a timeout;
   connection errors and 502/503/504 are retried by the transport at most
-  ``MAX_RETRIES`` times; a timeout is not retried (it would double the latency).
+  ``OPENSEARCH_MAX_RETRIES`` times (default ``MAX_RETRIES``); a timeout is not retried
+  (it would double the latency).
 * **Writes**: one ``_bulk`` request per :meth:`OpenSearchEngine.apply`, scripted upserts
   that enforce the versioning rule on the server (stale -> ``noop`` -> STALE).
 * **Visibility**: ``apply`` sends ``refresh=wait_for`` by default, so the port's promise
@@ -94,6 +95,7 @@ class ClientSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = MAX_RETRIES
 
     @property
     def endpoint(self) -> str:
@@ -139,6 +141,12 @@ def settings_from_env(env: Mapping[str, str]) -> ClientSettings:
         if not 0 < timeout <= MAX_TIMEOUT:
             raise EngineConfigError(f"OPENSEARCH_TIMEOUT must be more than 0 and at most {MAX_TIMEOUT:g} seconds, "
                                     f"got {timeout:g}")
+    raw_retries = env.get("OPENSEARCH_MAX_RETRIES", "").strip()
+    max_retries = MAX_RETRIES
+    if raw_retries:
+        if not raw_retries.isdigit() or int(raw_retries) > 5:
+            raise EngineConfigError(f"OPENSEARCH_MAX_RETRIES must be a whole number from 0 to 5, got {raw_retries!r}")
+        max_retries = int(raw_retries)
     region = username = password = None
     if auth == "sigv4":
         region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
@@ -152,7 +160,7 @@ def settings_from_env(env: Mapping[str, str]) -> ClientSettings:
         if not password:
             raise EngineConfigError("OPENSEARCH_PASSWORD is required when OPENSEARCH_AUTH=basic")
     return ClientSettings(host=host, port=port, scheme=scheme, auth=auth, service=service, region=region,
-                          username=username, password=password, timeout=timeout)
+                          username=username, password=password, timeout=timeout, max_retries=max_retries)
 
 
 def _signer(settings: ClientSettings) -> Any:
@@ -183,7 +191,7 @@ def build_client(settings: ClientSettings) -> Any:
         ssl_show_warn=False,
         connection_class=Urllib3HttpConnection,
         timeout=settings.timeout,
-        max_retries=MAX_RETRIES,
+        max_retries=settings.max_retries,
         retry_on_status=(502, 503, 504),
         retry_on_timeout=False,
         pool_maxsize=10,
@@ -315,9 +323,9 @@ class OpenSearchEngine:
             params["refresh"] = "wait_for" if self.refresh == "wait_for" else "true"
         if index is None:
             params["require_alias"] = "true"  # never auto-create a concrete index named like the alias
-        body = bulk_body(ops, target)
+        body = bulk_body(ops)  # the path names the index: the domain refuses indices in bodies
         response = _call("bulk", lambda: self.client.bulk(
-            body=body, params=params, headers={"content-type": "application/x-ndjson"}))
+            index=target, body=body, params=params, headers={"content-type": "application/x-ndjson"}))
         try:
             return bulk_outcomes(response, len(ops))
         except BulkResponseError as exc:

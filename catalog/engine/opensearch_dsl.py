@@ -179,19 +179,23 @@ def op_script(op: Operation, *, now_ms: int) -> tuple[str, dict[str, Any]]:
 _PREFIXES = {ITEM_UPSERT_SCRIPT: _ITEM_PREFIX, TOMBSTONE_SCRIPT: _TOMBSTONE_PREFIX, CONTENT_SCRIPT: _CONTENT_PREFIX}
 
 
-def bulk_body(ops: Sequence[Operation], index: str, *, now_ms: int | None = None) -> bytes:
+def bulk_body(ops: Sequence[Operation], index: str | None = None, *, now_ms: int | None = None) -> bytes:
     """The NDJSON body of one ``_bulk`` request: an ``update`` action and a scripted
     upsert per operation, in order (one bulk item per operation).
 
+    ``index`` is named in every action line; ``None`` leaves it out, for a request whose
+    path names the index (``POST /<index>/_bulk``): what the engine sends, so that the
+    domain can refuse indices named in bodies (``rest.action.multi.allow_explicit_index``
+    false) and the IAM grant on the path is the whole truth.
     ``now_ms`` stamps tombstones (``tombstoned_at``, epoch milliseconds; default: now).
     """
     if now_ms is None:
         now_ms = time.time_ns() // 1_000_000
-    index_json = _DUMPS(index)
+    target = '"_index":' + _DUMPS(index) + "," if index is not None else ""
     lines: list[str] = []
     for op in ops:
         source, params = op_script(op, now_ms=now_ms)
-        lines.append('{"update":{"_index":' + index_json + ',"_id":' + _DUMPS(op.id)
+        lines.append('{"update":{' + target + '"_id":' + _DUMPS(op.id)
                      + ',"retry_on_conflict":' + str(RETRY_ON_CONFLICT) + "}}")
         lines.append(_PREFIXES[source] + _DUMPS(params) + "}}")
     lines.append("")

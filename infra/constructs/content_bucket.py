@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from catalog.model import CONTENT_PREFIX
+from infra.retention import retain
 from infra.settings import Deployment
 
 
@@ -28,7 +29,7 @@ class ContentQueues(Construct):
             retention_period=Duration.days(14),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.DESTROY,  # derived (infra/retention.py)
         )
         self.queue = sqs.Queue(
             self, "Queue",
@@ -39,7 +40,7 @@ class ContentQueues(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=5),
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.DESTROY,
         )
 
 
@@ -67,8 +68,8 @@ class ContentBucket(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(365))],
-            removal_policy=RemovalPolicy.RETAIN,
         )
+        retain(self.access_logs, "access-log-bucket")
 
         # S3 checks it may send to the queue when the notification is put: policy first. One
         # policy per queue (enforce_ssl made it): a second QueuePolicy would replace it.
@@ -97,8 +98,8 @@ class ContentBucket(Construct):
                 expired_object_delete_marker=True,
                 abort_incomplete_multipart_upload_after=Duration.days(7),
             )],
-            removal_policy=RemovalPolicy.RETAIN,
         )
+        retain(self.bucket, "content-bucket")
         cfn_bucket: s3.CfnBucket = self.bucket.node.default_child  # type: ignore[assignment]
         prefix_filter = {"S3Key": {"Rules": [{"Name": "prefix", "Value": CONTENT_PREFIX}]}}
         cfn_bucket.add_property_override("NotificationConfiguration", {"QueueConfigurations": [
@@ -111,7 +112,9 @@ class ContentBucket(Construct):
         self.replication_role = iam.Role(
             self, "ReplicationRole",
             role_name=dep.config.replication_role_name(region),
-            assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
+            # only S3 acting for this account (confused deputy)
+            assumed_by=iam.ServicePrincipal(
+                "s3.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": dep.aws.account}}),
             description=f"S3 replication of {name} to the other regions' content buckets",
         )
         others = [cfg.bucket_name(r, dep.aws.account) for r in cfg.regions if r != region]

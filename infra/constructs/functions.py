@@ -21,11 +21,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.bundling import function_code
-from infra.settings import PROJECT_ROOT, Deployment, log_retention
+from infra.settings import Deployment, log_retention
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "Storefront"
+BOOTSTRAP_HANDLER = "index_bootstrap.lambda_handler"
 # index settings the bootstrap adds to the schema's body so that the slow logs have content
 SLOW_LOG_SETTINGS = {
     "search.slowlog.threshold.query.warn": "1s",
@@ -71,15 +72,17 @@ def _common_env(dep: Deployment, endpoint_url: str, service: str) -> dict[str, s
 
 
 def _handler_function(scope: Construct, package: str, role: FunctionRole, *, function_name: str, description: str,
-                      memory_mb: int, timeout_seconds: int, environment: dict[str, str]) -> lambda_.Function:
+                      memory_mb: int, timeout_seconds: int, environment: dict[str, str],
+                      reserved_concurrency: int | None = None) -> lambda_.Function:
     """``<package>.handler.lambda_handler`` on arm64 Python 3.13, with the role's log group and
     active tracing: what both functions share."""
+    handler = f"{package}.handler.lambda_handler"
     return lambda_.Function(
         scope, "Function",
         function_name=function_name,
         description=description,
-        code=function_code(scope, package),
-        handler=f"{package}.handler.lambda_handler",
+        code=function_code(scope, handler),
+        handler=handler,
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
         memory_size=memory_mb,
@@ -88,6 +91,7 @@ def _handler_function(scope: Construct, package: str, role: FunctionRole, *, fun
         log_group=role.log_group,
         tracing=lambda_.Tracing.ACTIVE,
         environment=environment,
+        reserved_concurrent_executions=reserved_concurrency,
     )
 
 
@@ -106,6 +110,8 @@ class IndexerFunction(Construct):
             description="Indexes the replica's stream and the bucket's products/ events into OpenSearch",
             memory_mb=aws.indexer_memory_mb,
             timeout_seconds=aws.indexer_timeout_seconds,
+            # bounded fan-in: at most this many batches write to the domain at once
+            reserved_concurrency=aws.indexer_reserved_concurrency if aws.indexer_reserved_concurrency != -1 else None,
             environment={
                 **_common_env(dep, endpoint_url, "storefront-indexer"),
                 "DLQ_URL": dlq.queue_url,
@@ -131,6 +137,8 @@ class IndexerFunction(Construct):
         self.function.add_event_source(sources.SqsEventSource(
             queue,
             batch_size=aws.queue_batch_size,
+            # Lambda polls no more than this can take: no throttling, so no redrive to the DLQ for it
+            max_concurrency=aws.queue_max_concurrency,
             report_batch_item_failures=True,
         ))
         # the indexer sends untransformable records to the DLQ itself (SqsDlq granted the same)
@@ -168,6 +176,7 @@ class SearchFunction(Construct):
                 "MAINTENANCE_PARAMETER": cfg.maintenance_parameter(region),
                 "MAINTENANCE_CACHE_SECONDS": "5",
                 "SEARCH_TIMEOUT_MS": str(min(2000, aws.search_timeout_seconds * 1000 - 1000)),
+                "CORS_ALLOW_ORIGIN": dep.site_origin(),  # the search page's site
             },
         )
 
@@ -200,9 +209,8 @@ class IndexBootstrap(Construct):
             self, "Function",
             function_name=name,
             description="CloudFormation custom resource: creates the versioned index and its alias",
-            code=lambda_.Code.from_asset(str(PROJECT_ROOT / "infra" / "runtime"),
-                                         exclude=["__pycache__", "*.pyc", "__init__.py"]),
-            handler="index_bootstrap.lambda_handler",
+            code=function_code(self, BOOTSTRAP_HANDLER),
+            handler=BOOTSTRAP_HANDLER,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             memory_size=256,

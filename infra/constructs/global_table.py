@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from infra.retention import retain
 from infra.settings import Deployment
 
 PARTITION_KEY = "id"  # catalog.model: the item's partition key
@@ -34,8 +35,8 @@ class GlobalTable(Construct):
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True),
             ) for r in cfg.secondaries],
-            removal_policy=RemovalPolicy.RETAIN,
         )
+        retain(self.table, "table")
 
 
 class ReplicaStream(Construct):

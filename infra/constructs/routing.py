@@ -5,20 +5,26 @@ so no value crosses regions and adding a region adds a stack.
 
 * The health check probes the region's own execute-api URL ``/<stage>/health`` over
   HTTPS at the configured interval (10 or 30 s) and failure threshold, tagged ``Name``
-  = ``health_check_name(region)`` and ``storefront:region`` = region.
+  = ``health_check_name(region)`` and ``storefront:region`` = region (the one a drill
+  inverts).
+* A second check follows the region's regional shopper-path canary alarm (the shopper
+  path through this region's custom domain: certificate, base path mapping, API, search),
+  and a calculated check is healthy only while both are: the records use that one, so
+  failover sees what shoppers see, not only what execute-api answers.
 * ``failover``: the primary's record is PRIMARY; with two regions the other one is
   SECONDARY; with more, SECONDARY aliases a latency set of all secondaries at
   ``secondaries.<domain>`` (the primary's stack makes that alias).
 * ``latency``: one latency record per region.
 
 Every record is an alias of the region's API custom domain with evaluate target health
-and the region's health check.
+and the region's calculated health check.
 """
 
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Duration, Tags
+from aws_cdk import Duration, Stack, Tags
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
@@ -43,7 +49,8 @@ class EvaluatedAliasTarget:
 
 class RegionRouting(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str, zone: route53.IHostedZone,
-                 execute_api_host: str, health_path: str, alias_dns_name: str, alias_zone_id: str) -> None:
+                 execute_api_host: str, health_path: str, alias_dns_name: str, alias_zone_id: str,
+                 shopper_alarm: cw.IAlarm) -> None:
         super().__init__(scope, cid)
         self.region = region
         cfg = dep.config
@@ -60,6 +67,22 @@ class RegionRouting(Construct):
         )
         Tags.of(self.health_check).add("Name", cfg.health_check_name(region))
         Tags.of(self.health_check).add(REGION_TAG, region)
+        self.shopper_check = route53.HealthCheck(
+            self, "ShopperPathCheck",
+            type=route53.HealthCheckType.CLOUDWATCH_METRIC,
+            alarm_identifier=route53.AlarmIdentifier(region=Stack.of(self).region, name=shopper_alarm.alarm_name),
+            # no canary data yet (a first deploy): keep the last status, healthy at first
+            insufficient_data_health_status=route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
+        )
+        self.shopper_check.node.add_dependency(shopper_alarm)  # Route 53 checks that the alarm exists
+        Tags.of(self.shopper_check).add("Name", f"{cfg.health_check_name(region)}-shopper-path")
+        self.judged = route53.HealthCheck(
+            self, "CalculatedCheck",
+            type=route53.HealthCheckType.CALCULATED,
+            child_health_checks=[self.health_check, self.shopper_check],
+            health_threshold=2,
+        )
+        Tags.of(self.judged).add("Name", f"{cfg.health_check_name(region)}-judged")
 
         target = route53.RecordTarget.from_alias(EvaluatedAliasTarget(alias_dns_name, alias_zone_id))
         domain = dep.aws.domain_name
@@ -91,6 +114,6 @@ class RegionRouting(Construct):
             record_name=name,
             target=target,
             set_identifier=self.region,
-            health_check=self.health_check,
+            health_check=self.judged,
             **routing,  # type: ignore[arg-type]
         )

@@ -4,12 +4,13 @@ Regional endpoint, GET only (the API is read-only), stage throttling, JSON acces
 X-Ray tracing; the custom domain (``[aws].domain_name``, the same name in every region)
 with TLS 1.2 and a certificate from config (an ARN, or created and DNS-validated in the
 hosted zone); a WAF web ACL with a per-client-IP rate rule and the AWS managed common
-rule set.
+and known-bad-inputs rule sets (the latter blocks Log4j-style lookups), logging every
+request to the log group ``aws-waf-logs-<prefix>-search-<region>`` (WAF's required prefix).
 """
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
@@ -38,8 +39,10 @@ class SearchApi(Construct):
             rest_api_name=f"{prefix}-search-{region}",
             description="storefront-search: read-only, anonymous product search",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # The account's API Gateway CloudWatch role is an account-level setting
+            # (AWS::ApiGateway::Account) that a regional stack must not own or delete
+            # with itself; it is set once per region (README "Deploy to AWS").
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=aws.stage_name,
                 throttling_rate_limit=aws.api_throttle_rate,
@@ -95,22 +98,45 @@ class SearchApi(Construct):
                             evaluation_window_sec=300)),
                     visibility_config=_visibility("rate-per-client-ip"),
                 ),
-                wafv2.CfnWebACL.RuleProperty(
-                    name="aws-common-rule-set",
-                    priority=1,
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet")),
-                    visibility_config=_visibility("aws-common-rule-set"),
-                ),
+                _aws_managed("aws-common-rule-set", 1, "AWSManagedRulesCommonRuleSet"),
+                # blocks request patterns known to exploit vulnerabilities (Log4j lookups among them)
+                _aws_managed("aws-known-bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
             ],
         )
+        waf_log_name = f"aws-waf-logs-{prefix}-search-{region}"
+        self.waf_logs = logs.LogGroup(
+            self, "WafLogs",
+            log_group_name=waf_log_name,
+            retention=log_retention(aws.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        waf_logging = wafv2.CfnLoggingConfiguration(
+            self, "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            # WAF wants the log group's ARN without the ":*" that LogGroup.log_group_arn ends with
+            log_destination_configs=[Stack.of(self).format_arn(
+                service="logs", resource="log-group", resource_name=waf_log_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        )
+        waf_logging.node.add_dependency(self.waf_logs)
         wafv2.CfnWebACLAssociation(
             self, "WebAclAssociation",
             resource_arn=self.api.deployment_stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
+
+
+def _aws_managed(name: str, priority: int, group: str) -> wafv2.CfnWebACL.RuleProperty:
+    """A rule that applies the AWS managed rule group ``group`` as it is (its own actions)."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=group)),
+        visibility_config=_visibility(name),
+    )
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

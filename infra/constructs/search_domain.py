@@ -1,21 +1,30 @@
 """The region's OpenSearch Service domain.
 
 Not public: its resource policy admits only the indexer and search Lambda roles
-(SigV4), and each role's own policy narrows that further. Encryption at rest,
+(SigV4), each only to the requests it makes; the roles' identity policies hold the same
+grants (:mod:`infra.constructs.index_access`). Encryption at rest,
 node-to-node encryption, HTTPS only with TLS 1.2+, zone awareness, and slow and error
 logs to CloudWatch Logs. Written as the L1 resource so that no custom resource is
-needed for the access or log policies. Retained on stack delete (the index is derived
-state, but rebuilding it takes time).
+needed for the access or log policies. Destroyed with the stack, as are its log groups:
+the index is derived (``storefront reindex`` rebuilds it from the table and the bucket),
+and a retained domain with its fixed name would make the next deploy fail
+(``infra/retention.py``).
+
+Audit logs are not published: OpenSearch sends them only with fine-grained access
+control, and this domain authorizes with its IAM resource policy (SigV4 from the two
+Lambda roles) instead. Enabling fine-grained access control is the moment to add
+``AUDIT_LOGS`` to ``LOG_TYPES``.
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnDeletionPolicy, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from infra.constructs.index_access import IndexAccess
 from infra.settings import Deployment, log_retention
 
 TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
@@ -24,7 +33,7 @@ LOG_TYPES = ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS")
 
 class SearchDomain(Construct):
     def __init__(self, scope: Construct, cid: str, *, dep: Deployment, region: str,
-                 client_roles: list[iam.IRole]) -> None:
+                 search_role: iam.IRole, indexer_role: iam.IRole) -> None:
         super().__init__(scope, cid)
         stack = Stack.of(self)
         sizing = dep.aws.sizing(region)
@@ -37,7 +46,7 @@ class SearchDomain(Construct):
                 self, f"{log_type.title().replace('_', '')}",
                 log_group_name=f"/aws/opensearch/{self.domain_name}/{log_type.lower().replace('_', '-')}",
                 retention=log_retention(dep.aws.log_retention_days),
-                removal_policy=RemovalPolicy.RETAIN,
+                removal_policy=RemovalPolicy.DESTROY,
             )
         log_policy = logs.CfnResourcePolicy(
             self, "LogPolicy",
@@ -55,12 +64,10 @@ class SearchDomain(Construct):
             }),
         )
 
-        access_policy = iam.PolicyDocument(statements=[iam.PolicyStatement(
-            sid="LambdaRolesOnly",
-            principals=[iam.ArnPrincipal(role.role_arn) for role in client_roles],
-            actions=["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-            resources=[f"{self.domain_arn}/*"],
-        )])
+        access = IndexAccess(self, "Access", domain_arn=self.domain_arn, alias=dep.config.engine.index_alias,
+                             search_role=search_role, indexer_role=indexer_role,
+                             operator_policy_name=f"{dep.config.name_prefix}-index-operator-{region}")
+        self.operator_policy = access.operator_policy
 
         cluster: dict = {
             "instanceType": sizing.instance_type,
@@ -81,14 +88,15 @@ class SearchDomain(Construct):
             encryption_at_rest_options={"enabled": True},
             node_to_node_encryption_options={"enabled": True},
             domain_endpoint_options={"enforceHttps": True, "tlsSecurityPolicy": TLS_POLICY},
-            access_policies=access_policy.to_json(),
+            access_policies=access.access_policy.to_json(),
+            # the grants are on paths: an index named in a _bulk/_mget body would bypass them
+            advanced_options={"rest.action.multi.allow_explicit_index": "false"},
             log_publishing_options={
                 t: {"enabled": True, "cloudWatchLogsLogGroupArn": g.log_group_arn} for t, g in log_groups.items()
             },
             software_update_options={"autoSoftwareUpdateEnabled": True},
         )
-        self.domain.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
-        self.domain.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        self.domain.apply_removal_policy(RemovalPolicy.DESTROY)  # derived: see the module docstring
         self.domain.add_resource_dependency(log_policy)
         self.endpoint = self.domain.attr_domain_endpoint
         self.url = f"https://{self.endpoint}"

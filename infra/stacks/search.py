@@ -16,14 +16,15 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.canary import ShopperCanaries
 from infra.constructs.functions import FunctionRole, IndexBootstrap, IndexerFunction, SearchFunction
 from infra.constructs.global_table import ReplicaStream
-from infra.constructs.index_access import IndexAccess
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.routing import RegionRouting
 from infra.constructs.search_api import SearchApi
 from infra.constructs.search_domain import SearchDomain
 from infra.settings import Deployment
+from infra.stacks.health_alarms import PublishHealthCheckId
 
 
 class SearchStack(Stack):
@@ -46,9 +47,7 @@ class SearchStack(Stack):
             purpose="storefront search API: reads the index and its maintenance switch")
 
         self.domain = SearchDomain(self, "Domain", dep=dep, region=region,
-                                   client_roles=[self.indexer_role.role, self.search_role.role])
-        IndexAccess(self, "IndexAccess", domain_arn=self.domain.domain_arn, alias=cfg.engine.index_alias,
-                    search_role=self.search_role.role, indexer_role=self.indexer_role.role)
+                                   search_role=self.search_role.role, indexer_role=self.indexer_role.role)
         self.bootstrap = IndexBootstrap(self, "IndexBootstrap", dep=dep, region=region, role=self.indexer_role,
                                         endpoint_url=self.domain.url)
 
@@ -64,17 +63,29 @@ class SearchStack(Stack):
         self.search = SearchFunction(self, "Search", dep=dep, region=region, role=self.search_role,
                                      endpoint_url=self.domain.url)
         self.api = SearchApi(self, "Api", dep=dep, region=region, handler=self.search.function, zone=zone)
+        self.canaries = ShopperCanaries(self, "Canary", dep=dep,
+                                        regional_target=self.api.domain.domain_name_alias_domain_name)
+        self.monitoring = Monitoring(self, "Monitoring", dep=dep, region=region, indexer=self.indexer.function,
+                                     dlq=dlq, api=self.api.api, domain_name=self.domain.domain_name,
+                                     queue=queue, functions={"indexer": self.indexer.function,
+                                                             "search": self.search.function,
+                                                             "index-bootstrap": self.bootstrap.function},
+                                     canaries=self.canaries.canaries)
         self.routing = RegionRouting(
             self, "Routing", dep=dep, region=region, zone=zone,
             execute_api_host=self.api.execute_api_host, health_path=self.api.health_path,
             alias_dns_name=self.api.domain.domain_name_alias_domain_name,
-            alias_zone_id=self.api.domain.domain_name_alias_hosted_zone_id)
-        self.monitoring = Monitoring(self, "Monitoring", dep=dep, region=region, indexer=self.indexer.function,
-                                     dlq=dlq, api=self.api.api, domain_name=self.domain.domain_name)
+            alias_zone_id=self.api.domain.domain_name_alias_hosted_zone_id,
+            shopper_alarm=self.monitoring.by_key["shopper-canary-regional"])
+
+        PublishHealthCheckId(self, "PublishHealthCheckId", dep=dep, region=region,
+                             health_check_id=self.routing.judged.health_check_id)
 
         CfnOutput(self, "OpenSearchEndpoint", value=self.domain.url)
         CfnOutput(self, "ExecuteApiUrl", value=self.api.api.url)
         CfnOutput(self, "HealthCheckId", value=self.routing.health_check.health_check_id)
+        CfnOutput(self, "CalculatedHealthCheckId", value=self.routing.judged.health_check_id,
+                  description="What Route 53 judges this region by: execute-api /health and the shopper-path canary")
 
 
 def _read_content(stack: Stack, bucket_name: str) -> list:  # list[iam.PolicyStatement]

@@ -21,7 +21,8 @@ ACCOUNT = "111122223333"
 CERT_EU = f"arn:aws:acm:eu-west-1:{ACCOUNT}:certificate/12345678-1234-1234-1234-123456789012"
 
 # Three regions, failover routing: covers PRIMARY, SECONDARY over a latency set, an
-# existing certificate (eu-west-1), DNS-validated ones, 3-AZ nodes with dedicated masters.
+# existing certificate (eu-west-1), DNS-validated ones, the production OpenSearch profile
+# (eu-west-1 by default, ap-southeast-2 sized) and the dev profile (us-east-1).
 MAIN_CONFIG: dict[str, Any] = {
     "name_prefix": "shop",
     "regions": ["us-east-1", "eu-west-1", "ap-southeast-2"],
@@ -48,7 +49,8 @@ MAIN_CONFIG: dict[str, Any] = {
         "alarm_email": "oncall@shop.example",
         "certificates": {"eu-west-1": CERT_EU},
         "opensearch": {
-            "us-east-1": {"instance_type": "r7g.large.search", "instance_count": 2, "volume_gb": 30},
+            "us-east-1": {"profile": "dev-2az-no-dedicated-masters", "instance_type": "r7g.large.search",
+                          "instance_count": 2, "volume_gb": 30},
             "ap-southeast-2": {"instance_type": "m7g.large.search", "instance_count": 3,
                                "master_instance_type": "m7g.large.search"},
         },

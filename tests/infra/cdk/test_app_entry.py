@@ -6,7 +6,7 @@ import pytest
 
 from catalog.config import ConfigError, parse_config
 from infra import app as infra_app
-from infra.bundling import LocalPythonBundler, runtime_requirements
+from infra.bundling import LocalPythonBundler, asset_for
 from infra.settings import for_aws
 from tests.infra.cdk.conftest import MAIN_CONFIG
 
@@ -50,15 +50,11 @@ def test_main_exits_2_naming_the_field_for_a_bad_config(tmp_path, monkeypatch, c
     assert "Traceback" not in err
 
 
-def test_runtime_requirements_come_from_pyproject_without_the_runtime_provided_sdk():
-    reqs = runtime_requirements()
-    names = {r.split(">")[0].split("<")[0].split("=")[0].strip().lower() for r in reqs}
-    assert {"opensearch-py", "aws-lambda-powertools"} <= names
-    assert not names & {"boto3", "botocore"}
+def test_an_unknown_handler_has_no_asset_and_the_error_names_it():
+    with pytest.raises(ValueError, match=r"nope\.handler"):
+        asset_for("nope.handler")
 
 
-def test_local_bundler_copies_catalog_and_the_function_package(tmp_path):
-    assert LocalPythonBundler(("catalog", "infra"), []).try_bundle(str(tmp_path), None) is True
-    assert (tmp_path / "catalog" / "schema.py").is_file()
-    assert (tmp_path / "infra" / "runtime" / "index_bootstrap.py").is_file()
-    assert not list(tmp_path.rglob("__pycache__"))
+def test_local_bundler_builds_the_bootstrap_module_alone(tmp_path):
+    assert LocalPythonBundler(asset_for("index_bootstrap.lambda_handler")).try_bundle(str(tmp_path), None) is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index_bootstrap.py"]

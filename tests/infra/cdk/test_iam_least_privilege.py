@@ -1,9 +1,10 @@
 """IAM least privilege for the two Lambda roles, statement by statement.
 
-The search role may only read the index (GET/HEAD/POST on the alias paths) and its own
-SSM parameter; the indexer may write the index, read its replica's stream, its bucket's
-``products/`` objects and its queue, and send to its DLQ. Logs and X-Ray aside, nothing
-else, and no managed policies.
+The search role may only reach the index (``es:``) and its own SSM parameter; the indexer
+the index, its replica's stream, its bucket's ``products/`` objects and its queue, and
+send to its DLQ. Logs and X-Ray aside, nothing else, and no managed policies. What each
+may do on the domain is decided by a policy evaluator over these statements and the
+domain's access policy together: ``test_policies_evaluated.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from tests.infra.cdk.conftest import ACCOUNT, as_list, one, resources, statement
 pytestmark = pytest.mark.xdist_group("cdk")
 REGION = "eu-west-1"
 DOMAIN = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/shop-search"
-INDEX_PATHS = {f"{DOMAIN}/products", f"{DOMAIN}/products/*", f"{DOMAIN}/products-*"}
 
 
 def _role(template, function_name):
@@ -49,9 +49,8 @@ def test_search_role_reads_only_the_index_and_its_ssm_parameter(synth):
     role = _role(template, f"shop-search-{REGION}")
     by = _by_service(statements(template, role))
     _logs_and_xray_only(by, template)
-    (es,) = by.pop("es")
-    assert es[0] == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}  # no PUT, no DELETE
-    assert set(es[1]) == INDEX_PATHS | {f"{DOMAIN}/_alias/products", f"{DOMAIN}/_cluster/health"}
+    es = by.pop("es")
+    assert all(r.startswith(f"{DOMAIN}/") for _, res, _ in es for r in res)
     (ssm,) = by.pop("ssm")
     assert ssm[0] == {"ssm:GetParameter"}
     (param,) = ssm[1]
@@ -66,14 +65,10 @@ def test_indexer_role_writes_index_reads_stream_bucket_queue_and_sends_to_dlq(sy
     by = _by_service(statements(template, role))
     _logs_and_xray_only(by, template)
 
-    es = {frozenset(a): set(r) for a, r, _ in by.pop("es")}
-    assert es.pop(frozenset({"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut",
-                             "es:ESHttpDelete"})) == INDEX_PATHS
-    (other_es,) = es.values()
-    assert other_es == {f"{DOMAIN}/_bulk", f"{DOMAIN}/_aliases", f"{DOMAIN}/_alias/products",
-                        f"{DOMAIN}/_cluster/health"}
+    es = by.pop("es")
+    assert all(r.startswith(f"{DOMAIN}/") for _, res, _ in es for r in res)
 
-    (lookup,) = resources(template, "Custom::AWS")
+    (lookup,) = [k for k, v in resources(template, "Custom::AWS").items() if "describeTable" in str(v)]
     stream_arn = {"Fn::GetAtt": [lookup, "Table.LatestStreamArn"]}
     for actions, res, _ in by.pop("dynamodb"):
         assert actions <= {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",

@@ -8,7 +8,8 @@ import pytest
 
 pytestmark = pytest.mark.xdist_group("cdk")
 STACKS = [f"shop-{kind}-{region}" for kind in ("storage", "replication", "search")
-          for region in ("us-east-1", "eu-west-1", "ap-southeast-2")] + ["shop-table"]
+          for region in ("us-east-1", "eu-west-1", "ap-southeast-2")] + [
+              "shop-table", "shop-site", "shop-health-alarms"]
 
 
 def _aws_solutions(report):

@@ -34,17 +34,16 @@ def test_opensearch_domain_is_private_encrypted_tls12_zone_aware_and_logged(synt
                 kind: {"Enabled": True, "CloudWatchLogsLogGroupArn": Match.any_value()}
                 for kind in ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS")},
         },
-        "DeletionPolicy": "Retain",
+        "DeletionPolicy": "Delete",  # derived: reindex rebuilds it (infra/retention.py)
     })
     (domain,) = resources(template, "AWS::OpenSearchService::Domain").values()
-    # no VPC, so "not public" rests on the resource policy: exactly the two Lambda roles
-    (statement,) = domain["Properties"]["AccessPolicies"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    principals = statement["Principal"]["AWS"]
+    # no VPC, so "not public" rests on the resource policy: only the two Lambda roles are named
+    # (what each may do there is decided by the evaluator in test_policies_evaluated.py)
+    statements = domain["Properties"]["AccessPolicies"]["Statement"]
+    assert {s["Effect"] for s in statements} == {"Allow"}
+    principals = {json.dumps(s["Principal"]["AWS"], sort_keys=True) for s in statements}
     roles = {_role_of(template, "shop-indexer-us-east-1"), _role_of(template, "shop-search-us-east-1")}
-    assert sorted(json.dumps(p, sort_keys=True) for p in principals) == \
-        sorted(json.dumps({"Fn::GetAtt": [r, "Arn"]}, sort_keys=True) for r in roles)
-    assert "Condition" not in statement
+    assert principals == {json.dumps({"Fn::GetAtt": [r, "Arn"]}, sort_keys=True) for r in roles}
 
 
 def test_three_node_region_spreads_over_three_zones_with_dedicated_masters(synth):
@@ -104,7 +103,7 @@ def test_indexer_reads_its_own_replicas_stream_and_the_queue(synth, region):
     mappings = [m["Properties"] for m in resources(template, "AWS::Lambda::EventSourceMapping").values()]
     assert all(m["FunctionName"] == {"Ref": fn_id} for m in mappings)
     (stream,) = [m for m in mappings if "StartingPosition" in m]
-    (lookup_id, lookup), = resources(template, "Custom::AWS").items()
+    (lookup_id, lookup), = [(k, v) for k, v in resources(template, "Custom::AWS").items() if "describeTable" in str(v)]
     describe = json.loads(lookup["Properties"]["Create"])
     # LatestStreamArn of the replica, read with DescribeTable in this stack's own region
     assert (describe["service"], describe["action"], describe["parameters"]) == \
@@ -191,7 +190,7 @@ def test_alarms_cover_every_failure_the_issue_lists_and_a_dashboard_exists(synth
     alarms = {a["Properties"]["AlarmName"]: a["Properties"]
               for a in resources(template, "AWS::CloudWatch::Alarm").values()}
     p = "shop-us-east-1-"
-    assert set(alarms) == {f"{p}{n}" for n in (
+    assert set(alarms) >= {f"{p}{n}" for n in (  # the full list: test_operable_region.py
         "indexer-iterator-age", "dlq-depth", "api-5xx-rate", "api-p99-latency", "opensearch-cluster-red",
         "table-replication-latency-eu-west-1", "table-replication-latency-ap-southeast-2",
         "bucket-replication-latency-eu-west-1", "bucket-replication-latency-ap-southeast-2")}
@@ -226,8 +225,9 @@ def test_every_alarm_notifies_the_regions_encrypted_topic_which_mails_the_config
     (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
     assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                for st in policy["Properties"]["PolicyDocument"]["Statement"])
-    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
-    assert len(alarms) == 9
+    alarms = [*resources(template, "AWS::CloudWatch::Alarm").values(),
+              *resources(template, "AWS::CloudWatch::CompositeAlarm").values()]
+    assert len(alarms) == 26  # 25 alarms and the composite "search impaired"
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
         assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]

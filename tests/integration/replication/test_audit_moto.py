@@ -105,9 +105,15 @@ def test_fresh_writes_are_in_flight_not_findings(cfg, clients, target, loaded):
     products, _ = loaded
     fresh = dataclasses.replace(products[9], version=VersionClock().next())
     write_products(cfg, clients, "us-east-1", [fresh])
-    report = audit(target, regions=["us-east-1"])
+    # The audit's clock stands at the moment of the write: however slow this run is,
+    # the write is younger than the lag threshold.
+    report = audit(target, regions=["us-east-1"], now_ms=lambda: fresh.version // 1000)
     assert report.in_flight >= 1
     assert not any(f.id == fresh.id for f in report.findings), report.render()
+    # Once the clock passes the lag threshold, the same unindexed write is a finding.
+    late = fresh.version // 1000 + int(cfg.thresholds.index_lag_seconds * 1000) + 1000
+    report = audit(target, regions=["us-east-1"], now_ms=lambda: late)
+    assert any(f.id == fresh.id for f in report.findings), report.render()
 
 
 def test_sample_checks_about_n_items(target, loaded):

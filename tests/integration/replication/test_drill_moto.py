@@ -131,3 +131,17 @@ def test_traffic_seen_moving_before_the_status_poll_counts_as_detected(cfg, clie
     report = run_drill(target, "us-east-1", "health-check", canary_interval=0.1, verify_seconds=5)
     assert report.detection_seconds is not None and report.rto_seconds is not None
     assert report.detection_seconds <= report.rto_seconds
+
+
+def test_the_report_names_the_health_checks_and_canaries_it_watched(cfg, clients, target, world):
+    clients("cloudwatch", "eu-west-1").put_metric_data(Namespace="CloudWatchSynthetics", MetricData=[{
+        "MetricName": "SuccessPercent", "Value": 100.0,
+        "Dimensions": [{"Name": "CanaryName", "Value": cfg.canary_name("regional")}]}])
+    report = Drill(target, "us-east-1", "health-check").plan()
+    checks = find_health_checks(clients("route53", cfg.primary), cfg.regions)
+    for region in cfg.regions:
+        (line,) = [w for w in report.watched if w.startswith(f"{region}: Route 53 health check")]
+        assert checks[region]["Id"] in line and "/health" in line
+    assert f"eu-west-1: canary {cfg.canary_name('regional')} SuccessPercent 100 %" in report.watched
+    assert f"us-east-1: canary {cfg.canary_name('global')} SuccessPercent no data" in report.watched
+    assert "## Watched" in report.render()

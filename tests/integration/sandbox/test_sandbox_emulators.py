@@ -222,6 +222,83 @@ def test_stream_mapping_redelivers_from_the_failed_record(env):
     assert poller.failures == 1
 
 
+def _exhaust(env, ids, fail, tmp_path, send_fails=0, **esm):
+    """Run the stream mapping over records ``ids`` (written before it starts) with ``fail``
+    failing through sandbox.faults; the on-failure bodies sent, the ids the handler saw."""
+    from sandbox.faults import FaultyIndexer
+
+    seen: list[str] = []
+    sent: list[str] = []
+    refusals = [send_fails]
+
+    def send(body):
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            raise ConnectionError("the DLQ is unreachable")
+        sent.append(body)
+
+    def handler(event, context):
+        seen.extend(r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    faults = tmp_path / "faults.json"
+    faults.write_text(json.dumps({"indexer": {"fail_product_ids": [fail]}}))
+    reader = StreamReader(client("dynamodbstreams", EU, env["ep"]), env["res"].regions[EU].stream_arn)
+    reader.read(10_000)  # start after what earlier tests wrote
+    invoker = Invoker(FaultyIndexer(handler, faults), "fn", EU, "123456789012")
+    poller = StreamEventSource(invoker, reader, EU, "fn", batch_size=10, idle_seconds=0.05,
+                               on_failure=send, function_arn=invoker.function_arn,
+                               backoff=lambda attempt: 0.0, **esm)
+    eu = client("dynamodb", EU, env["ep"])
+    for pid in ids:
+        eu.put_item(TableName=env["cfg"].table_name, Item=_item(pid, 1, "1"))
+    poller.start()
+    try:
+        assert wait_until(lambda: sent, timeout=20) is not None
+        eu.put_item(TableName=env["cfg"].table_name, Item=_item(ids[0] + "-after", 1, "1"))
+        assert wait_until(lambda: ids[0] + "-after" in seen, timeout=20) is not None  # the shard moved on
+    finally:
+        poller.stop()
+        poller.join(5)
+    return sent, seen, poller
+
+
+def test_stream_mapping_sends_lambdas_on_failure_record_when_retries_run_out(env, tmp_path):
+    from replication.dlq import StreamPointer, classify, read_pointer
+
+    ids = ["ex1", "ex2", "ex3", "ex4"]
+    sent, seen, poller = _exhaust(env, ids, "ex2", tmp_path, max_retries=2)
+    assert len(sent) == 1 and poller.discarded == 1
+    assert seen.count("ex1") == 1 and "ex2" not in seen and "ex3" not in seen  # ex3, ex4 wait behind ex2
+    kind, data, pointer, _ = classify(sent[0])
+    assert kind == "stream" and StreamPointer.from_message(data) == pointer
+    assert (pointer.condition, pointer.invoke_count, pointer.batch_size) == ("RetryAttemptsExhausted", 3, 3)
+    assert pointer.function_error is None and "functionError" not in data["responseContext"]
+    assert pointer.function_arn == "arn:aws:lambda:eu-west-1:123456789012:function:fn"
+    assert pointer.stream_arn == env["res"].regions[EU].stream_arn
+    # the pointer names exactly the records not done, as the stream still holds them
+    found, why = read_pointer(client("dynamodbstreams", EU, env["ep"]), pointer)
+    assert why is None and sorted(found) == ["ex2", "ex3", "ex4"]
+
+
+def test_a_failed_on_failure_send_retries_the_batch_instead_of_dropping_it(env, tmp_path):
+    from replication.dlq import classify
+
+    sent, seen, _ = _exhaust(env, ["sf1"], "sf1", tmp_path, send_fails=1, max_retries=0)
+    _, _, pointer, _ = classify(sent[0])
+    assert pointer.invoke_count == 2 and pointer.batch_size == 1  # one more invocation, then sent
+    assert "sf1" not in seen
+
+
+def test_stream_mapping_gives_up_records_older_than_the_maximum_age(env, tmp_path):
+    from replication.dlq import classify
+
+    sent, _, _ = _exhaust(env, ["age1", "age2"], "age1", tmp_path, max_record_age=60,
+                          clock=lambda: time.time() + 3600)
+    _, _, pointer, _ = classify(sent[0])
+    assert (pointer.condition, pointer.invoke_count, pointer.batch_size) == ("RecordAgeExceeded", 1, 2)
+
+
 def test_queue_mapping_deletes_successes_and_keeps_failures(env):
     res = env["res"].regions[US]
     sqs = client("sqs", US, env["ep"])

@@ -80,6 +80,8 @@ AWS = {
                                                 "12345678-1234-1234-1234-123456789012"}}, "aws.certificates.us-east-1"),
         ({**AWS, "opensearch": {"eu-west-1": {"instance_type": "m5.large"}}}, "aws.opensearch.eu-west-1.instance_type"),
         ({**AWS, "opensearch": {"eu-west-1": {"instance_count": 0}}}, "aws.opensearch.eu-west-1.instance_count"),
+        ({**AWS, "site_domain_name": "shop.other.org"}, "aws.site_domain_name"),
+        ({**AWS, "site_domain_name": "search.example.com"}, "aws.site_domain_name"),
     ],
 )
 def test_aws_errors_name_the_field(aws, field):
@@ -91,11 +93,51 @@ def test_aws_errors_name_the_field(aws, field):
 def test_aws_section_parses_per_region_settings():
     cert = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
     cfg = parse_config(base(aws={**AWS, "certificates": {"eu-west-1": cert},
-                                 "opensearch": {"eu-west-1": {"instance_count": 3}}}))
+                                 "opensearch": {"eu-west-1": {"instance_count": 6}}}))
     assert cfg.aws.certificate("eu-west-1") == cert
     assert cfg.aws.certificate("us-east-1") == "dns"
-    assert cfg.aws.sizing("eu-west-1").instance_count == 3
-    assert cfg.aws.sizing("us-east-1").instance_count == 2
+    assert cfg.aws.sizing("eu-west-1").instance_count == 6
+    assert cfg.aws.sizing("us-east-1").instance_count == 3
+
+
+def test_opensearch_defaults_to_the_production_profile_that_survives_losing_a_zone():
+    sizing = parse_config(base(aws=AWS)).aws.sizing("eu-west-1")
+    assert (sizing.profile, sizing.availability_zones, sizing.instance_count) == ("production", 3, 3)
+    assert sizing.master_instance_type.endswith(".search")
+
+
+def test_dev_profile_gives_up_zones_and_masters_by_name():
+    dev = {"profile": "dev-2az-no-dedicated-masters"}
+    sizing = parse_config(base(aws={**AWS, "opensearch": {"eu-west-1": dev}})).aws.sizing("eu-west-1")
+    assert (sizing.availability_zones, sizing.instance_count, sizing.master_instance_type) == (2, 2, "")
+    # the dev profile accepts what production refuses
+    parse_config(base(engine={"replicas": 0}, aws={**AWS, "opensearch": {r: dev for r in ("us-east-1", "eu-west-1")}}))
+
+
+@pytest.mark.parametrize(
+    ("opensearch", "engine", "field"),
+    [
+        ({"availability_zones": 2, "instance_count": 4}, {}, "aws.opensearch.eu-west-1.availability_zones"),
+        ({"master_instance_type": ""}, {}, "aws.opensearch.eu-west-1.master_instance_type"),
+        ({"instance_count": 4}, {}, "aws.opensearch.eu-west-1.instance_count"),
+        ({}, {"replicas": 0}, "engine.replicas"),
+        ({"profile": "cheap"}, {}, "aws.opensearch.eu-west-1.profile"),
+    ],
+)
+def test_production_profile_refuses_what_cannot_survive_a_zone(opensearch, engine, field):
+    with pytest.raises(ConfigError) as err:
+        parse_config(base(engine=engine, aws={**AWS, "opensearch": {"eu-west-1": opensearch}}))
+    assert err.value.field == field
+
+
+def test_alarm_thresholds_default_once_and_are_validated():
+    from catalog.config import AlarmThresholds
+
+    assert parse_config(base()).alarms == AlarmThresholds()
+    assert parse_config(base(alarms={"free_storage_percent": 30})).alarms.free_storage_percent == 30
+    with pytest.raises(ConfigError) as err:
+        parse_config(base(alarms={"jvm_memory_pressure_percent": 101}))
+    assert err.value.field == "alarms.jvm_memory_pressure_percent"
 
 
 def test_load_config_reports_missing_file_and_bad_toml(tmp_path, monkeypatch):
@@ -132,3 +174,16 @@ def test_one_account_names_everything_and_replication_reaches_every_other_bucket
         "arn:aws-cn:s3:::storefront-content-210987654321-ap-southeast-2",
     ]
     assert all(r["DeleteMarkerReplication"]["Status"] == "Enabled" for r in rep["Rules"])
+
+
+def test_the_search_page_site_defaults_to_shop_in_the_zone():
+    assert parse_config(base(aws=AWS)).aws.site_domain() == "shop.example.com"
+    cfg = parse_config(base(aws={**AWS, "site_domain_name": "Www.Example.com."}))
+    assert cfg.aws.site_domain() == "www.example.com"
+
+
+def test_canary_names_fit_synthetics_21_characters():
+    cfg = parse_config(base(name_prefix="a-very-long-prefix-22c"))
+    for kind in ("regional", "global"):
+        name = cfg.canary_name(kind)
+        assert len(name) <= 21 and name.endswith(f"-{kind}") and name.startswith("a-very")

@@ -208,13 +208,13 @@ def test_apply_sends_one_bulk_request_to_the_alias_and_maps_each_item(engine, ht
     results = engine.apply(ops)
     assert [r.outcome for r in results] == [Outcome.APPLIED, Outcome.STALE, Outcome.RETRYABLE, Outcome.FAILED]
     (sent,) = http.sent
-    assert (sent.method, sent.path) == ("POST", "/_bulk")
+    assert (sent.method, sent.path) == ("POST", "/products/_bulk")  # the IAM grant is on this path
     assert sent.params == {"refresh": "wait_for", "require_alias": "true",
                            "filter_path": "errors,items.*.status,items.*.result,items.*.error"}
     assert sent.headers["content-type"] == "application/x-ndjson"
     body = sent.ndjson()
-    assert [line["update"]["_index"] for line in body[::2]] == ["products"] * 4
-    assert body[1::2] == lines(bulk_body(ops, "products", now_ms=body[3]["script"]["params"]["at"]))[1::2]
+    assert not [line for line in body[::2] if "_index" in line["update"]]  # the domain refuses it in bodies
+    assert body == lines(bulk_body(ops, now_ms=body[3]["script"]["params"]["at"]))
 
 
 def test_apply_to_a_physical_index_does_not_require_the_alias(engine, http):
@@ -222,7 +222,8 @@ def test_apply_to_a_physical_index_does_not_require_the_alias(engine, http):
     engine.apply([UpsertItem(PRODUCT)], index="products-20261122")
     (sent,) = http.sent
     assert "require_alias" not in sent.params
-    assert sent.ndjson()[0]["update"]["_index"] == "products-20261122"
+    assert sent.path == "/products-20261122/_bulk"
+    assert "_index" not in sent.ndjson()[0]["update"]
 
 
 def test_apply_without_refresh_leaves_visibility_to_the_refresh_interval(client, http):

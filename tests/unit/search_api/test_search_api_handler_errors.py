@@ -185,6 +185,19 @@ def test_routes_and_methods(method, url, status, code):
         assert "GET" in reply.headers["allow"]
 
 
+def test_cors_answers_only_the_configured_origin():
+    settings = Settings("eu-west-1", "/storefront/eu-west-1/maintenance",
+                        cors_allow_origins=("https://shop.example.com",))
+    switch = MaintenanceSwitch(settings.maintenance_parameter, settings.region,
+                               client_factory=lambda region: Switch("off"))
+    resolve = create_app(Deps(settings, Backend.of(Failing(), 2.0), switch)).resolve
+    mine = call(resolve, "GET", "/nowhere", headers={"Origin": "https://shop.example.com"})
+    assert mine.headers["access-control-allow-origin"] == "https://shop.example.com"
+    assert "X-Served-Region" in mine.headers["access-control-expose-headers"]
+    other = call(resolve, "GET", "/nowhere", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
 def test_cors_preflight_and_headers():
     resolve = handler(Failing())
     pre = call(resolve, "OPTIONS", "/search", headers={"Origin": "https://shop.example",

@@ -18,6 +18,12 @@ def test_defaults():
     assert s.region == "eu-west-1"
     assert s.maintenance_parameter == "/storefront/eu-west-1/maintenance"
     assert (s.maintenance_cache_seconds, s.search_timeout_ms) == (5.0, 2000.0)
+    assert s.cors_allow_origins == ("*",)
+
+
+def test_cors_origins():
+    s = Settings.from_env({**BASE, "CORS_ALLOW_ORIGIN": "https://shop.example.com, http://127.0.0.1:8080"})
+    assert s.cors_allow_origins == ("https://shop.example.com", "http://127.0.0.1:8080")
 
 
 def test_values():
@@ -30,7 +36,8 @@ def test_values():
 @pytest.mark.parametrize(("variable", "value"), [
     ("AWS_REGION", ""), ("SEARCH_ENGINE", "elastic"), ("MAINTENANCE_PARAMETER", "no-slash"),
     ("MAINTENANCE_CACHE_SECONDS", "soon"), ("MAINTENANCE_CACHE_SECONDS", "-1"), ("SEARCH_TIMEOUT_MS", "0"),
-    ("SEARCH_TIMEOUT_MS", "nan"),
+    ("SEARCH_TIMEOUT_MS", "nan"), ("CORS_ALLOW_ORIGIN", "https://shop.example.com/"),
+    ("CORS_ALLOW_ORIGIN", "shop.example.com"), ("CORS_ALLOW_ORIGIN", ","), ("CORS_ALLOW_ORIGIN", "*,https://a.b"),
 ])
 def test_errors_name_the_variable(variable, value):
     with pytest.raises(SettingsError) as info:

@@ -1,0 +1,79 @@
+"""Fault injection for tests: make the sandbox's indexer fail for chosen products.
+
+``<sandbox.state_dir>/faults.json``::
+
+    {"indexer": {"fail_product_ids": ["p000042"]}}
+
+Each region process wraps its indexer handler in :class:`FaultyIndexer`, which re-reads
+the file when it changes (one ``stat`` per invocation; no file, no faults). In a DynamoDB
+Streams batch, the first record of a listed product is reported as a batch item failure,
+as the real indexer reports a record the engine keeps refusing: the records before it go
+to the real handler, and Lambda's emulation retries from the failed one until its retries
+or record age run out (then its on-failure record goes to the DLQ). SQS batches are not
+affected. Tests only: nothing in a deployment reads this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from catalog.config import DeploymentConfig
+from sandbox.state import state_dir
+
+FAULTS_FILE = "faults.json"
+
+
+def faults_path(cfg: DeploymentConfig) -> Path:
+    return state_dir(cfg) / FAULTS_FILE
+
+
+def set_faults(cfg: DeploymentConfig, fail_product_ids: Iterable[str] = ()) -> Path:
+    """Make the running sandbox's indexers fail for these products (empty: no faults)."""
+    path = faults_path(cfg)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"indexer": {"fail_product_ids": sorted(fail_product_ids)}}))
+    os.replace(tmp, path)
+    return path
+
+
+class FaultyIndexer:
+    """An indexer handler that fails the records of the products listed in ``path``."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], Any], Any], path: str | os.PathLike[str]) -> None:
+        self.handler = handler
+        self.path = Path(path)
+        self._stamp: tuple[int, int] | None = None
+        self._failing: frozenset[str] = frozenset()
+
+    def failing(self) -> frozenset[str]:
+        try:
+            st = self.path.stat()
+        except OSError:
+            self._stamp, self._failing = None, frozenset()
+            return self._failing
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            try:
+                ids = json.loads(self.path.read_text()).get("indexer", {}).get("fail_product_ids", [])
+            except (OSError, ValueError, AttributeError):
+                ids = []
+            self._stamp, self._failing = stamp, frozenset(str(i) for i in ids)
+        return self._failing
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        failing = self.failing()
+        records = event.get("Records") if isinstance(event, dict) else None
+        if not failing or not records or records[0].get("eventSource") != "aws:dynamodb":
+            return self.handler(event, context)
+        for i, record in enumerate(records):
+            if record.get("dynamodb", {}).get("Keys", {}).get("id", {}).get("S") in failing:
+                if i:
+                    response = self.handler({**event, "Records": records[:i]}, context)
+                    if isinstance(response, dict) and response.get("batchItemFailures"):
+                        return response
+                return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+        return self.handler(event, context)
