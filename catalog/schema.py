@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from catalog.analysis import AUTOCOMPLETE, FOLDED, STEMMED, opensearch_analysis
+
 
 class Kind(StrEnum):
     TEXT = "text"
@@ -138,8 +140,8 @@ class Relevance:
     * an exact (unstemmed) match of a term scores ``exact_factor`` x the field boost,
       the stemmed match 1x, a typo (fuzzy) match ``fuzzy_factor`` x, and the last term
       as a prefix ``prefix_factor`` x: exact > stemmed > prefix > typo.
-    * typo tolerance: terms of ``fuzzy_min_len_1`` or more characters allow one edit,
-      ``fuzzy_min_len_2`` or more allow two (as OpenSearch's ``AUTO:4,8``).
+    * which terms match with typos or as a prefix: :data:`catalog.analysis.TYPO` and
+      :data:`catalog.analysis.PREFIX` (matching rules, not weights).
     * in-stock products are multiplied by ``in_stock_boost``; rating adds
       ``rating_weight`` x rating / 5 as a multiplier (mild).
     """
@@ -147,8 +149,6 @@ class Relevance:
     exact_factor: float = 1.5
     fuzzy_factor: float = 0.3
     prefix_factor: float = 0.6
-    fuzzy_min_len_1: int = 4
-    fuzzy_min_len_2: int = 8
     in_stock_boost: float = 1.15
     rating_weight: float = 0.1
 
@@ -173,34 +173,8 @@ def subfield(name: str, sub: str, sep: str = ".") -> str:
 
 
 # ---------------------------------------------------------------- OpenSearch
-OPENSEARCH_ANALYSIS: dict[str, Any] = {
-    "filter": {
-        "english_stemmer": {"type": "stemmer", "language": "english"},
-        "english_possessive": {"type": "stemmer", "language": "possessive_english"},
-        "edge_2_20": {"type": "edge_ngram", "min_gram": 2, "max_gram": 20},
-    },
-    "analyzer": {
-        # stemmed: matches "headphone" for "headphones"
-        "stemmed": {
-            "type": "custom",
-            "tokenizer": "standard",
-            "filter": ["english_possessive", "lowercase", "asciifolding", "english_stemmer"],
-        },
-        # unstemmed: exact and typo matching
-        "folded": {
-            "type": "custom",
-            "tokenizer": "standard",
-            "filter": ["english_possessive", "lowercase", "asciifolding"],
-        },
-        # autocomplete, index side only (search side is "folded")
-        "autocomplete": {
-            "type": "custom",
-            "tokenizer": "standard",
-            "filter": ["english_possessive", "lowercase", "asciifolding", "edge_2_20"],
-        },
-    },
-    "normalizer": {"folded": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
-}
+# the analyzers (tokens, folding, stemming, prefixes) are defined once in catalog.analysis
+OPENSEARCH_ANALYSIS: dict[str, Any] = opensearch_analysis()
 
 _OS_SCALARS = {
     # double, not scaled_float/half_float: a filter bound is compared with exactly the
@@ -220,11 +194,11 @@ def _opensearch_property(f: Field) -> dict[str, Any]:
     if f.kind is Kind.TEXT:
         prop: dict[str, Any] = {
             "type": "text",
-            "analyzer": "stemmed",
-            "fields": {"exact": {"type": "text", "analyzer": "folded"}},
+            "analyzer": STEMMED,
+            "fields": {"exact": {"type": "text", "analyzer": FOLDED}},
         }
         if f.autocomplete:
-            prop["fields"]["prefix"] = {"type": "text", "analyzer": "autocomplete", "search_analyzer": "folded"}
+            prop["fields"]["prefix"] = {"type": "text", "analyzer": AUTOCOMPLETE, "search_analyzer": FOLDED}
         if f.highlight:
             prop["term_vector"] = "with_positions_offsets"
         return prop
@@ -232,8 +206,8 @@ def _opensearch_property(f: Field) -> dict[str, Any]:
         prop = {"type": "keyword", "fields": {"key": {"type": "keyword", "normalizer": "folded"}}}
         if f.searchable:
             # siblings, not a multi-field inside a multi-field (deprecated since 7.3, gone later)
-            prop["fields"]["text"] = {"type": "text", "analyzer": "stemmed"}
-            prop["fields"]["exact"] = {"type": "text", "analyzer": "folded"}
+            prop["fields"]["text"] = {"type": "text", "analyzer": STEMMED}
+            prop["fields"]["exact"] = {"type": "text", "analyzer": FOLDED}
         return prop
     return dict(_OS_SCALARS[f.kind])
 

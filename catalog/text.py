@@ -1,8 +1,9 @@
 """Text normalisation shared by the API, both engines and the generator.
 
 User text is Unicode-normalised (NFKC) and case-folded, control characters are dropped
-and white space is collapsed. It is then *tokenised* by the engine adapters and placed
-into queries the code builds: it never reaches a query-string parser.
+and white space is collapsed. Search text is tokenised by :mod:`catalog.analysis` (the
+one definition of a token for both engines) and placed into queries the code builds: it
+never reaches a query-string parser.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"\s+")
-# A word: letters/digits (any script), joined by apostrophes inside ("men's").
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
-_POSSESSIVE = re.compile(r"['\u2019]s$")
 
 
 def normalize(text: str) -> str:
@@ -27,17 +25,3 @@ def fold(text: str) -> str:
     """A filter key: normalised and stripped of accents ("Café" -> "cafe")."""
     decomposed = unicodedata.normalize("NFKD", normalize(text))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def words(text: str) -> list[str]:
-    """Folded word tokens, possessive "'s" removed: "Men's USB-C" -> ["men", "usb", "c"].
-
-    Mirrors the index analyzers (standard tokenizer, possessive stemmer, lowercase,
-    ASCII folding), so a query token matches what the index holds.
-    """
-    out = []
-    for match in _WORD.finditer(fold(text)):
-        token = _POSSESSIVE.sub("", match.group(0)).replace("'", "").replace("\u2019", "")
-        if token:
-            out.append(token)
-    return out

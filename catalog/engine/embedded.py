@@ -50,6 +50,8 @@ from typing import Any
 
 import tantivy
 
+from catalog.analysis import PREFIX, SUGGEST_OVERFETCH, distinct_titles
+from catalog.analysis import total as total_hits
 from catalog.convert import product_from_fields
 from catalog.engine import EngineConfigError
 from catalog.engine import embedded_query as eq
@@ -556,7 +558,7 @@ class EmbeddedEngine:
         t0 = time.perf_counter()
         searcher = self._reader()
         terms = eq.analyse(request.text) if request.text else eq.Terms((), ())
-        text_q = eq.text_query(terms, eq.common_terms(searcher, terms)) if terms else None
+        text_q = eq.text_query(terms) if terms else None
         filters = eq.request_filters(request)
         base = [eq.visible_filter()] + ([text_q] if text_q is not None else [])
         query = eq.all_of(base + list(filters.values()))
@@ -579,7 +581,7 @@ class EmbeddedEngine:
         if next_after is not None:
             next_after["f"] = fingerprint
             next_cursor = eq.encode_cursor(next_after)
-        return SearchResult(hits=hits, total=Total(total, "eq"), facets=facets, next_cursor=next_cursor,
+        return SearchResult(hits=hits, total=Total(*total_hits(total)), facets=facets, next_cursor=next_cursor,
                             took_ms=(time.perf_counter() - t0) * 1000)
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
@@ -874,23 +876,14 @@ class EmbeddedEngine:
             for sf in fields:
                 clauses.append(Q.term_query(schema, sf.stemmed, stem))
                 clauses.append(Q.term_query(schema, sf.exact, exact))
-                if i == len(terms.exact) - 1:
+                if i == len(terms.exact) - 1 and len(exact) <= PREFIX.max_chars:
                     clauses.append(Q.fuzzy_term_query(schema, sf.exact, exact, distance=0, prefix=True))
             groups.append(Q.boolean_query([(eq.Should, c) for c in clauses]))
         q = eq.all_of([eq.visible_filter(), *groups])
-        hits = searcher.search(q, size * 4, count=False, weight_by_field=RANK).hits
-        out: list[Suggestion] = []
-        seen: set[str] = set()
-        for _, addr in hits:
-            item = json.loads(searcher.doc(addr)[HIT][0])
-            title = item.get("title") or ""
-            key = fold(title)
-            if title and key not in seen:
-                seen.add(key)
-                out.append(Suggestion(text=title, id=item["id"]))
-            if len(out) >= size:
-                break
-        return out
+        hits = searcher.search(q, size * SUGGEST_OVERFETCH, count=False, weight_by_field=RANK).hits
+        items = (json.loads(searcher.doc(addr)[HIT][0]) for _, addr in hits)
+        found = (Suggestion(text=item.get("title") or "", id=item["id"]) for item in items)
+        return distinct_titles(found, lambda s: s.text, size, fold)
 
 
 # ---------------------------------------------------------------- facet helpers

@@ -1,6 +1,6 @@
 """Queries of the embedded adapter, built from tokens (never ``parse_query`` on user text).
 
-User text is normalised (:func:`catalog.text.normalize`), then analysed by the same
+User text is analysed as typed by the same
 tantivy analyzers the index uses, and every term becomes a group of clauses over the
 weighted fields of :data:`catalog.schema.FIELDS` with the factors of
 :data:`catalog.schema.RELEVANCE`:
@@ -8,7 +8,7 @@ weighted fields of :data:`catalog.schema.FIELDS` with the factors of
 * the stemmed term (``f``) at the field boost on every searchable field;
 * on the autocomplete field (the title: what shoppers type) also the exact term
   (``f__exact``) at ``exact_factor`` x boost, the typo clause (fuzzy on ``f__exact``,
-  distance by term length; not for words common in titles, see :func:`text_query`) at
+  distance by term length, :data:`catalog.analysis.TYPO`) at
   ``fuzzy_factor`` x boost and, for the last term, a prefix
   on ``f__exact`` at ``prefix_factor`` x boost. Exact and typo matching are limited to
   that field on purpose: every fuzzy clause builds a Levenshtein automaton at search time
@@ -33,15 +33,13 @@ from typing import Any
 
 import tantivy
 
+from catalog.analysis import MAX_TERMS, PREFIX, TYPO, spans
 from catalog.engine.embedded_schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
 from catalog.engine.port import InvalidRequest, SearchRequest
 from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
 from catalog.text import fold, normalize
 
-MAX_TERMS = 16
 MAX_VERDICTS = 20_000
-COMMON_MIN_DOCS = 1000  # a word in this many titles (and COMMON_FRACTION of them) needs no typo clause
-COMMON_FRACTION = 0.01
 SNIPPET_CHARS = 240
 Must = tantivy.Occur.Must
 Should = tantivy.Occur.Should
@@ -61,23 +59,20 @@ class Terms:
 
 @lru_cache(maxsize=4096)
 def analyse(text: str) -> Terms:
-    norm = normalize(text)
-    if not norm:
+    """The query's tokens: the index analyzers' own, on the text as typed (no extra
+    normalisation: ``tests/parity`` checks that they are the index tokens)."""
+    if not text:
         return Terms((), ())
     a = analyzers()
-    exact = a[FOLDED].analyze(norm)[:MAX_TERMS]
-    stemmed = a[STEMMED].analyze(norm)[:MAX_TERMS]
+    exact = a[FOLDED].analyze(text)[:MAX_TERMS]
+    stemmed = a[STEMMED].analyze(text)[:MAX_TERMS]
     if len(stemmed) != len(exact):  # the analyzers differ only by the stemmer: never happens
         stemmed = [a[STEMMED].analyze(t)[0] if a[STEMMED].analyze(t) else t for t in exact]
     return Terms(tuple(stemmed), tuple(exact))
 
 
 def fuzzy_distance(term: str) -> int:
-    if len(term) >= RELEVANCE.fuzzy_min_len_2:
-        return 2
-    if len(term) >= RELEVANCE.fuzzy_min_len_1:
-        return 1
-    return 0
+    return TYPO.distance(term)
 
 
 def const(q: tantivy.Query) -> tantivy.Query:
@@ -96,23 +91,11 @@ def visible_filter() -> tantivy.Query:
     return const(tantivy.Query.term_query(physical_schema().schema, VISIBLE, True))
 
 
-def common_terms(searcher: tantivy.Searcher, terms: Terms) -> tuple[bool, ...]:
-    """Which terms are common words of the titles (no typo clause needed, see :func:`text_query`)."""
-    ps = physical_schema()
-    field = next(sf.exact for sf in ps.search_fields if sf.autocomplete and sf.exact)
-    threshold = max(COMMON_MIN_DOCS, int(searcher.num_docs * COMMON_FRACTION))
-    return tuple(searcher.doc_freq(field, t) >= threshold for t in terms.exact)
-
-
 @lru_cache(maxsize=2048)
-def text_query(terms: Terms, common: tuple[bool, ...] | None = None) -> tantivy.Query:
-    """The query of the analysed ``terms``; ``common[i]`` drops the typo clause of term i.
-
-    A term that already occurs in many titles (at least ``COMMON_MIN_DOCS`` and
-    ``COMMON_FRACTION`` of the index) was typed right: its typo neighbours would rank
-    below all of its exact matches anyway (pages away), and the distance-2 automaton is
-    the most expensive clause of a search. Rare and unknown words keep typo tolerance.
-    """
+def text_query(terms: Terms) -> tantivy.Query:
+    """The query of the analysed ``terms``: the matching rules of :mod:`catalog.analysis`
+    (every term somewhere, stemmed; typos by ``TYPO``; the last term as a prefix by
+    ``PREFIX``), as the OpenSearch builder states them."""
     ps = physical_schema()
     schema = ps.schema
     Q = tantivy.Query
@@ -120,16 +103,18 @@ def text_query(terms: Terms, common: tuple[bool, ...] | None = None) -> tantivy.
     last = len(terms.exact) - 1
     for i, (stem, exact) in enumerate(zip(terms.stemmed, terms.exact, strict=True)):
         clauses = []
-        dist = 0 if common and common[i] else fuzzy_distance(exact)
+        dist = fuzzy_distance(exact)
         for sf in ps.search_fields:
             clauses.append(Q.boost_query(Q.term_query(schema, sf.stemmed, stem), sf.boost))
             if sf.exact is None:
                 continue
             clauses.append(Q.boost_query(Q.term_query(schema, sf.exact, exact), sf.boost * RELEVANCE.exact_factor))
-            if dist and sf.autocomplete:
-                clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=dist),
-                                             sf.boost * RELEVANCE.fuzzy_factor))
-            if i == last and sf.autocomplete:
+            if dist and sf.name in TYPO.fields:
+                clauses.append(Q.boost_query(
+                    Q.fuzzy_term_query(schema, sf.exact, exact, distance=dist,
+                                       transposition_cost_one=TYPO.transpositions),
+                    sf.boost * RELEVANCE.fuzzy_factor))
+            if i == last and sf.name in PREFIX.fields and len(exact) <= PREFIX.max_chars:
                 clauses.append(Q.boost_query(Q.fuzzy_term_query(schema, sf.exact, exact, distance=0, prefix=True),
                                              sf.boost * RELEVANCE.prefix_factor))
         groups.append(Q.boolean_query([(Should, c) for c in clauses]))
@@ -187,26 +172,6 @@ def _filters(categories: tuple[str, ...], brands: tuple[str, ...], price_min: fl
 
 # ---------------------------------------------------------------- highlighting
 @lru_cache(maxsize=65536)
-def _within(a: str, b: str, d: int) -> bool:
-    """Levenshtein distance of a and b is at most d (small d, short words; cached: the
-    vocabulary of a catalog is small)."""
-    if abs(len(a) - len(b)) > d:
-        return False
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        best = i
-        for j, cb in enumerate(b, 1):
-            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            cur.append(v)
-            best = min(best, v)
-        if best > d:
-            return False
-        prev = cur
-    return prev[-1] <= d
-
-
-@lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
     out = analyzers()[STEMMED].analyze(token)
     return out[0] if out else token
@@ -226,27 +191,25 @@ def highlighter(terms: Terms) -> Highlighter:
 
 
 class Highlighter:
-    """Marks the words of a text that the query matched (stemmed, exact, prefix or typo).
+    """Marks the words of a text whose stem is a query token's stem (the rule of
+    :mod:`catalog.analysis`, as OpenSearch's highlight query; words that matched only as a
+    prefix or with a typo are not marked).
 
-    Words are found with the index's own folded analyzer (offsets from ``pre_tokenize``);
+    Words are found with the token pattern of :mod:`catalog.analysis` in Python
+(:func:`catalog.analysis.spans`: the index's tokens, ``tests/parity`` checks it; ~10x
+cheaper per text than a tantivy tokenizer, which rebuilds its regex cache per call);
     each distinct word is judged once (the verdicts are kept, up to ``MAX_VERDICTS``).
     """
 
     def __init__(self, terms: Terms) -> None:
         self.stems = frozenset(terms.stemmed)
         self.exact = frozenset(terms.exact)
-        self.prefix = terms.exact[-1] if terms.exact else None
-        self.fuzzy = tuple((t, fuzzy_distance(t)) for t in terms.exact if fuzzy_distance(t))
         self._seen: dict[str, bool] = {}
-        self._fold = analyzers()[FOLDED]
 
     def _hit(self, word: str) -> bool:
         hit = self._seen.get(word)
         if hit is None:
-            hit = (word in self.exact
-                   or (self.prefix is not None and word.startswith(self.prefix))
-                   or _stem(word) in self.stems
-                   or any(_within(word, t, d) for t, d in self.fuzzy))
+            hit = _stem(word) in self.stems
             if len(self._seen) >= MAX_VERDICTS:
                 self._seen.clear()
             self._seen[word] = hit
@@ -255,22 +218,20 @@ class Highlighter:
     def __call__(self, text: str | None) -> str | None:
         if not text or not self.exact:
             return None
-        tokens = self._fold.pre_tokenize(text).tokens
         seen = self._seen
-        spans = []
-        for tok in tokens:
-            word = tok.text
+        marks = []
+        for word, a, b in spans(text):
             hit = seen.get(word)
             if hit is None:
                 hit = self._hit(word)
             if hit:
-                spans.append((tok.char_offset_from, tok.char_offset_to))
-        if not spans:
+                marks.append((a, b))
+        if not marks:
             return None
         start, end = 0, len(text)
         if len(text) > SNIPPET_CHARS:
             # a window around the first match, cut at white space
-            first = spans[0][0]
+            first = marks[0][0]
             start = max(0, first - SNIPPET_CHARS // 4)
             if start:
                 sp = text.rfind(" ", 0, start + 1)
@@ -282,7 +243,7 @@ class Highlighter:
         esc = html.escape if _SPECIAL.search(text) else _same
         out = []
         pos = start
-        for a, b in spans:
+        for a, b in marks:
             if a < start or b > end:
                 continue
             out.append(esc(text[pos:a]))

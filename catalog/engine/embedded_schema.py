@@ -43,6 +43,7 @@ from typing import Any
 
 import tantivy
 
+from catalog.analysis import STOPWORDS, token_pattern
 from catalog.convert import content_fields, item_fields
 from catalog.model import Content
 from catalog.schema import FACETS, FIELDS, RELEVANCE, SEARCHABLE, Field, Kind, subfield
@@ -64,8 +65,7 @@ CELL_FIELDS = ("brand", "category")  # counts every (brand, leaf category) cell 
 BANDS = "_bands"  # keyword fast field: one character per band facet (its bucket index, "-" for none)
 BAND_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID = "id"
-MAX_TOKEN_LEN = 40
-ANALYZER_VERSION = "simple+remove_long40+lowercase+ascii_fold+stop_s[+english]/1"  # bump when _analyzer changes
+ANALYZER_VERSION = "regex+lowercase+ascii_fold+stop[+english]/2"  # bump when _analyzer changes
 
 
 def tantivy_name(name: str, *subs: str) -> str:
@@ -81,14 +81,12 @@ def path_name(name: str) -> str:
 
 # ---------------------------------------------------------------- analyzers
 def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
-    # simple tokenizer (Unicode letters/digits), lowercase, ASCII folding; the lone "s"
-    # left by splitting a possessive ("men's") is dropped, as OpenSearch's
-    # possessive_english filter does.
-    builder = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-               .filter(tantivy.Filter.remove_long(MAX_TOKEN_LEN))
+    # the chain of catalog.analysis: its token pattern, lowercase, ASCII folding, the
+    # possessive stop word, and (stemmed fields) Snowball English = OpenSearch's porter2
+    builder = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(token_pattern("rust")))
                .filter(tantivy.Filter.lowercase())
                .filter(tantivy.Filter.ascii_fold())
-               .filter(tantivy.Filter.custom_stopword(["s"])))
+               .filter(tantivy.Filter.custom_stopword(list(STOPWORDS))))
     if stem:
         builder = builder.filter(tantivy.Filter.stemmer("english"))
     return builder.build()
@@ -311,7 +309,7 @@ def physical_schema() -> PhysicalSchema:
             exact = tantivy_name(f.name, "text", "exact") if _has_exact(f) else None
         search_fields.append(SearchField(f.name, stemmed, exact, f.boost, f.autocomplete))
     layout = json.dumps([[pf.name, pf.conv, pf.multi] for pf in fields]
-                         + [SOURCE, HIT, VISIBLE, RANK, IDKEY, ANALYZER_VERSION]
+                         + [SOURCE, HIT, VISIBLE, RANK, IDKEY, ANALYZER_VERSION, token_pattern("rust"), list(STOPWORDS)]
                          + [[BANDS, bf.name, bf.field, bf.edges] for bf in band_facets().values()]
                          + [[CELL, *CELL_FIELDS]],
                          separators=(",", ":"))

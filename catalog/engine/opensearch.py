@@ -391,7 +391,7 @@ class OpenSearchEngine:
             return []
         response = _call("suggest", lambda: self.client.search(
             index=self.alias, body=body, params={"request_timeout": self.timeout}))
-        return parse_suggest(response)
+        return parse_suggest(response, size)
 
     def get(self, product_id: str) -> tuple[Product, Content | None] | None:
         state = self.states([product_id]).get(product_id)

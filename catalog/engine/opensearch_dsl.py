@@ -12,8 +12,8 @@ and real response shapes without a cluster:
   :func:`suggest_body`, and :func:`doc_state` (stored ``_source`` -> :class:`DocState`);
 * operations: :func:`aliases_body` (atomic alias swap), :func:`purge_queries`.
 
-User text never becomes query syntax: it is normalised and tokenised with
-:func:`catalog.text.words` and each token is placed into ``multi_match``/``match``
+User text never becomes query syntax: it is tokenised with :func:`catalog.analysis.split`
+(the index analyzers' own tokens) and each token is placed into ``multi_match``/``match``
 queries built here (never ``query_string``).
 """
 
@@ -29,6 +29,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from catalog.analysis import (
+    MAX_TERMS,
+    PREFIX,
+    SUGGEST_OVERFETCH,
+    TOTAL_EXACT_UP_TO,
+    TYPO,
+    distinct_titles,
+    split,
+)
 from catalog.convert import content_fields, item_fields, product_from_fields
 from catalog.engine.port import (
     ClearContent,
@@ -63,7 +72,7 @@ from catalog.schema import (
     Kind,
     subfield,
 )
-from catalog.text import words
+from catalog.text import fold
 
 # ---------------------------------------------------------------- write side
 RETRY_ON_CONFLICT = 3
@@ -261,8 +270,9 @@ def visible_query() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- text query
-MAX_TERMS = 16  # tokens of one query that take part in matching (the API caps its length)
-FUZZINESS = f"AUTO:{RELEVANCE.fuzzy_min_len_1},{RELEVANCE.fuzzy_min_len_2}"
+# The matching rules are catalog.analysis's (TYPO, PREFIX, MAX_TERMS); the index analyzers
+# are its chain, and the query is split with its token pattern (catalog.analysis.split).
+MAX_CLAUSES = 1024  # indices.query.bool.max_clause_count (2.x default), counted after rewriting
 
 
 def _boost(value: float) -> str:
@@ -273,41 +283,41 @@ def _stemmed_name(name: str, kind: Kind) -> str:
     return name if kind is Kind.TEXT else subfield(name, "text")
 
 
-def _text_fields(exact: bool) -> list[str]:
-    """Searchable fields with their boosts: stemmed (``title^6``) or unstemmed (``title.exact^9``)."""
-    out = []
-    for f in SEARCHABLE:
-        name = subfield(f.name, "exact") if exact else _stemmed_name(f.name, f.kind)
-        boost = f.boost * (RELEVANCE.exact_factor if exact else 1.0)
-        out.append(f"{name}^{_boost(boost)}")
-    return out
-
-
-STEMMED_FIELDS: tuple[str, ...] = tuple(_text_fields(exact=False))
-EXACT_FIELDS: tuple[str, ...] = tuple(_text_fields(exact=True))
-# typo matching runs on the unstemmed copies at the plain field boost (x fuzzy_factor below)
-FUZZY_FIELDS: tuple[str, ...] = tuple(f"{subfield(f.name, 'exact')}^{_boost(f.boost)}" for f in SEARCHABLE)
+STEMMED_FIELDS: tuple[str, ...] = tuple(f"{_stemmed_name(f.name, f.kind)}^{_boost(f.boost)}" for f in SEARCHABLE)
+# exact (unstemmed) matches score more on the field shoppers type into: the title
+EXACT_FIELDS: tuple[str, ...] = tuple(
+    f"{subfield(f.name, 'exact')}^{_boost(f.boost * RELEVANCE.exact_factor)}" for f in SEARCHABLE if f.autocomplete
+)
+# typo matching runs on the unstemmed copies of TYPO.fields at the plain field boost (x fuzzy_factor)
+FUZZY_FIELDS: tuple[str, ...] = tuple(
+    f"{subfield(f.name, 'exact')}^{_boost(f.boost)}" for f in SEARCHABLE if f.name in TYPO.fields
+)
 PREFIX_FIELDS: tuple[str, ...] = tuple(
-    f"{subfield(f.name, 'prefix')}^{_boost(f.boost * RELEVANCE.prefix_factor)}" for f in SEARCHABLE if f.autocomplete
+    f"{subfield(f.name, 'prefix')}^{_boost(f.boost * RELEVANCE.prefix_factor)}" for f in SEARCHABLE
+    if f.name in PREFIX.fields
 )
 
 
 def query_terms(text: str) -> list[str]:
-    return words(text)[:MAX_TERMS]
+    """The query's tokens as written: each one is a token of the index analyzers."""
+    return split(text)[:MAX_TERMS]
 
 
 def term_query(term: str, *, last: bool) -> dict[str, Any]:
     """Where one term may match: stemmed (1x), unstemmed (exact_factor x), with typos
-    (fuzzy_factor x, terms of fuzzy_min_len_1+ characters) and, for the last term, as a
-    prefix of a title word (prefix_factor x). exact > stemmed > prefix > typo."""
+    (fuzzy_factor x; ``AUTO`` gives the edits of :data:`TYPO` by the analysed token's
+    length) and, for the last term, as a prefix of a title word (prefix_factor x; the
+    edge n-grams hold prefixes up to ``PREFIX.max_chars``). exact > stemmed > prefix > typo."""
     should: list[dict[str, Any]] = [
         {"multi_match": {"query": term, "type": "best_fields", "fields": list(STEMMED_FIELDS)}},
-        {"multi_match": {"query": term, "type": "best_fields", "fields": list(EXACT_FIELDS)}},
     ]
-    if len(term) >= RELEVANCE.fuzzy_min_len_1:
+    if EXACT_FIELDS:
+        should.append({"multi_match": {"query": term, "type": "best_fields", "fields": list(EXACT_FIELDS)}})
+    if FUZZY_FIELDS:
         should.append({"multi_match": {
-            "query": term, "type": "best_fields", "fields": list(FUZZY_FIELDS), "fuzziness": FUZZINESS,
-            "prefix_length": 1, "max_expansions": 20, "boost": RELEVANCE.fuzzy_factor,
+            "query": term, "type": "best_fields", "fields": list(FUZZY_FIELDS), "fuzziness": TYPO.fuzziness,
+            "prefix_length": TYPO.prefix_length, "max_expansions": TYPO.max_expansions,
+            "fuzzy_transpositions": TYPO.transpositions, "boost": RELEVANCE.fuzzy_factor,
         }})
     if last and PREFIX_FIELDS:
         should.append({"multi_match": {"query": term, "type": "best_fields", "fields": list(PREFIX_FIELDS)}})
@@ -317,6 +327,27 @@ def term_query(term: str, *, last: bool) -> dict[str, Any]:
 def text_query(terms: Sequence[str]) -> list[dict[str, Any]]:
     """Every term must match somewhere (AND over terms, OR over ways and fields)."""
     return [term_query(t, last=i == len(terms) - 1) for i, t in enumerate(terms)]
+
+
+def clause_count(query: Any) -> int:
+    """Lucene clauses of a query after rewriting, as ``max_clause_count`` counts them: a
+    ``multi_match`` is one clause per field (its token is one term), times
+    ``max_expansions`` when fuzzy; a compound query adds its children."""
+    if isinstance(query, list):
+        return sum(clause_count(q) for q in query)
+    if not isinstance(query, Mapping):
+        return 0
+    if "multi_match" in query:
+        mm = query["multi_match"]
+        per_field = mm.get("max_expansions", 50) if mm.get("fuzziness") not in (None, 0, "0") else 1
+        return len(mm.get("fields") or [""]) * per_field
+    if "bool" in query:
+        b = query["bool"]
+        return sum(clause_count(b.get(k) or []) for k in ("must", "should", "filter", "must_not"))
+    if "function_score" in query:
+        fs = query["function_score"]
+        return clause_count(fs.get("query")) + sum(clause_count(f.get("filter")) for f in fs.get("functions", []))
+    return 1  # a leaf: term, range, match_all, ...
 
 
 def _ranked(query: dict[str, Any]) -> dict[str, Any]:
@@ -475,11 +506,14 @@ def decode_cursor(request: SearchRequest) -> tuple[list[Any], int]:
 SOURCE_FIELDS: tuple[str, ...] = (
     "id", "title", "brand", "category", "price", "currency", "rating", "review_count", "in_stock", "image_url",
 )
-TRACK_TOTAL_HITS = 10_000
+TRACK_TOTAL_HITS = TOTAL_EXACT_UP_TO  # above it both engines report "at least" (gte)
 DESCRIPTION_FRAGMENT = 160
 
 
-def highlight_clause() -> dict[str, Any]:
+def highlight_clause(terms: Sequence[str]) -> dict[str, Any]:
+    """Highlights of the words whose stem is a query token's stem (the rule of
+    :mod:`catalog.analysis`): a ``highlight_query`` of the stemmed tokens only, so the
+    prefix and typo clauses of the search mark nothing, as on the embedded engine."""
     fields: dict[str, Any] = {}
     for f in HIGHLIGHTED:
         if f.name == "title":
@@ -488,9 +522,13 @@ def highlight_clause() -> dict[str, Any]:
             fields[f.name] = {"fragment_size": DESCRIPTION_FRAGMENT, "number_of_fragments": 1}
     # no "type": unified is the default highlighter, and the API specification's oneOf of a
     # custom name or a built-in one cannot place "unified" (both match) and rejects it
+    names = [_stemmed_name(f.name, f.kind) for f in HIGHLIGHTED]
     return {
         "encoder": "html", "pre_tags": [HIGHLIGHT_PRE], "post_tags": [HIGHLIGHT_POST],
-        "require_field_match": False, "fields": fields,
+        "require_field_match": True, "fields": fields,
+        "highlight_query": {"bool": {"should": [
+            {"multi_match": {"query": t, "type": "best_fields", "fields": names}} for t in terms
+        ]}},
     }
 
 
@@ -509,6 +547,8 @@ def search_body(request: SearchRequest, *, timeout_ms: int | None = None) -> dic
     query: dict[str, Any] = {"bool": {"filter": filters}}
     # match_all scores 1 so that the business boosts still rank a browse (no text)
     query["bool"]["must"] = text_query(terms) if terms else [{"match_all": {}}]
+    if clause_count(query) > MAX_CLAUSES:  # MAX_TERMS x the clauses of a term fit: tested
+        raise ValueError(f"query of {len(terms)} terms exceeds {MAX_CLAUSES} clauses")
     if request.sort is Sort.RELEVANCE:
         query = _ranked(query)
     body: dict[str, Any] = {
@@ -531,7 +571,7 @@ def search_body(request: SearchRequest, *, timeout_ms: int | None = None) -> dic
     if request.facets:
         body["aggs"] = aggregations(request)
     if request.highlight and terms:
-        body["highlight"] = highlight_clause()
+        body["highlight"] = highlight_clause(terms)
     if timeout_ms is not None:
         body["timeout"] = f"{timeout_ms}ms"
     return body
@@ -623,34 +663,37 @@ def parse_search(response: Mapping[str, Any], request: SearchRequest) -> SearchR
 
 # ---------------------------------------------------------------- suggest
 def suggest_body(prefix: str, size: int) -> dict[str, Any] | None:
-    """Titles completing ``prefix``: earlier words exactly, the last one as a prefix
-    (``title.prefix`` edge n-grams). None if the prefix has no word."""
+    """Titles completing ``prefix``, as the embedded engine's suggest: every word matches a
+    title word (stemmed or exact), the last one also as a prefix (``title.prefix``, from
+    one character). None if the prefix has no word. :func:`parse_suggest` keeps distinct
+    titles, so more hits than ``size`` are asked for."""
     terms = query_terms(prefix)
     if not terms:
         return None
-    *head, last = terms
+    title = next(f for f in SEARCHABLE if f.autocomplete)
+    stemmed, exact, grams = (_stemmed_name(title.name, title.kind), subfield(title.name, "exact"),
+                             subfield(title.name, "prefix"))
     must: list[dict[str, Any]] = []
-    if head:
-        must.append({"match": {"title.exact": {"query": " ".join(head), "operator": "and"}}})
-    must.append({"bool": {"should": [
-        {"match": {"title.prefix": {"query": last}}},
-        {"match": {"title.exact": {"query": last}}},
-    ], "minimum_should_match": 1}})
+    for i, term in enumerate(terms):
+        fields = [stemmed, exact] + ([grams] if i == len(terms) - 1 else [])
+        must.append({"multi_match": {"query": term, "type": "best_fields", "fields": fields}})
+    size = max(1, min(size, MAX_SUGGEST_SIZE))
     return {
         "query": {"bool": {"filter": list(VISIBLE), "must": must}},
-        "size": max(1, min(size, MAX_SUGGEST_SIZE)),
+        "size": size * SUGGEST_OVERFETCH,
         "sort": [*SORTS[Sort.RELEVANCE], TIE_BREAK],
         "_source": ["id", "title"],
         "track_total_hits": False,
     }
 
 
-def parse_suggest(response: Mapping[str, Any]) -> list[Suggestion]:
+def parse_suggest(response: Mapping[str, Any], size: int = MAX_SUGGEST_SIZE) -> list[Suggestion]:
+    """The first ``size`` distinct titles (compared folded) of a suggest response."""
     out = []
     for h in (response.get("hits") or {}).get("hits") or []:
         src = h.get("_source") or {}
         out.append(Suggestion(text=src.get("title") or "", id=src.get("id") or h.get("_id")))
-    return out
+    return distinct_titles(out, lambda s: s.text, size, fold)
 
 
 # ---------------------------------------------------------------- stored state

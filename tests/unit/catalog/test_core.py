@@ -4,7 +4,7 @@ import pytest
 
 from catalog import schema
 from catalog.generator import categories, generate
-from catalog.text import fold, normalize, words
+from catalog.text import fold, normalize
 from catalog.versioning import VersionClock, content_is_newer, item_is_newer, version_for_time
 from storefront_cli.main import main
 
@@ -24,23 +24,6 @@ def test_version_clock_is_strictly_increasing_even_when_time_stands_still():
     values = [clock.next() for _ in range(5)]
     assert values == [1_000_000, 1_000_001, 1_000_002, 1_000_003, 1_000_004]
     assert version_for_time(1000) > values[-1]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Men's Shoes", ["men", "shoes"]),
-        ("USB-C", ["usb", "c"]),
-        ("C++", ["c"]),
-        ("50%", ["50"]),
-        ("🎧 Headphones", ["headphones"]),
-        ("שלום עולם", ["שלום", "עולם"]),
-        ("Café AND (", ["cafe", "and"]),
-        ("\uff33\uff2f\uff2e\uff39", ["sony"]),  # full-width SONY
-    ],
-)
-def test_words_mirror_the_index_analyzers(text, expected):
-    assert words(text) == expected
 
 
 def test_normalize_and_fold():

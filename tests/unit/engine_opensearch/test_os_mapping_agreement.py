@@ -65,5 +65,5 @@ def test_every_field_the_requests_name_is_mapped():
     for body in bodies:
         referenced_fields(body, named)
     assert named  # the walk found the names
-    assert {"title.prefix", "brand.exact", "category_path.key", "tombstoned_at"} <= named
+    assert {"title.prefix", "title.exact", "brand.text", "category_path.key", "tombstoned_at"} <= named
     assert named <= mapped_paths(), sorted(named - mapped_paths())

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from catalog.analysis import split
 from catalog.engine import (
     EngineUnavailable,
     FacetValue,
@@ -27,7 +28,6 @@ from catalog.engine.opensearch_dsl import (
     suggest_body,
 )
 from catalog.schema import MAX_DEPTH
-from catalog.text import words
 
 from . import os_shapes as shapes
 
@@ -61,13 +61,14 @@ def test_text_becomes_one_clause_per_term_over_weighted_fields():
     first, last = (c["bool"] for c in clauses)
     assert first["minimum_should_match"] == 1
     stemmed, exact, fuzzy = (c["multi_match"] for c in first["should"])
-    assert stemmed == {"query": "wireless", "type": "best_fields", "fields": [
+    # the token as written: OpenSearch's analyzer folds it (catalog.analysis.split)
+    assert stemmed == {"query": "Wireless", "type": "best_fields", "fields": [
         "title^6", "brand.text^3", "category.text^2", "tags.text^1.5", "description^1",
         "long_description^0.5", "specifications^0.5"]}
-    assert exact["fields"] == ["title.exact^9", "brand.exact^4.5", "category.exact^3", "tags.exact^2.25",
-                               "description.exact^1.5", "long_description.exact^0.75", "specifications.exact^0.75"]
-    assert fuzzy["fuzziness"] == "AUTO:4,8" and fuzzy["boost"] == 0.3 and fuzzy["prefix_length"] == 1
-    assert fuzzy["fields"][0] == "title.exact^6"  # typo matches rank below exact (x1.5) and stemmed (x1)
+    assert exact["fields"] == ["title.exact^9"]  # exact and typo matching: the title (as embedded)
+    assert fuzzy["fuzziness"] == "AUTO:4,8" and fuzzy["boost"] == 0.3 and fuzzy["prefix_length"] == 0
+    assert fuzzy["max_expansions"] == 50 and fuzzy["fuzzy_transpositions"] is True
+    assert fuzzy["fields"] == ["title.exact^6"]  # typo matches rank below exact (x1.5) and stemmed (x1)
     # only the last term may also be a prefix of a title word
     assert len(first["should"]) == 3
     prefix = last["should"][3]["multi_match"]
@@ -80,15 +81,16 @@ def test_user_text_never_reaches_a_query_parser():
     keys = {k for k, _ in walk(body)}
     assert not keys & {"query_string", "simple_query_string", "regexp", "wildcard", "script"}
     queries = [v for k, v in walk(inner_bool(body)["must"]) if k == "query"]
-    assert set(queries) == set(words(text)) and all(" " not in q for q in queries)
+    assert set(queries) == set(split(text)) and all(" " not in q for q in queries)
 
 
-def test_short_terms_get_no_typo_tolerance_and_terms_are_capped():
+def test_terms_are_capped_and_typo_distance_is_left_to_auto():
     body = search_body(SearchRequest(text="usb c " + " ".join(f"w{i:03d}" for i in range(40)), facets=()))
     clauses = inner_bool(body)["must"]
     assert len(clauses) == 16
-    assert all("fuzziness" not in c["multi_match"] for c in clauses[0]["bool"]["should"])  # "usb": 3 letters
-    assert any("fuzziness" in c["multi_match"] for c in clauses[2]["bool"]["should"])  # "w000": 4
+    # AUTO:4,8 counts the analysed token: "usb" gets no edit, as TYPO.distance on the embedded engine
+    fuzzy = [c["multi_match"] for c in clauses[0]["bool"]["should"] if "fuzziness" in c["multi_match"]]
+    assert [f["fuzziness"] for f in fuzzy] == ["AUTO:4,8"]
 
 
 def test_relevance_adds_mild_in_stock_and_rating_multipliers():
@@ -113,9 +115,12 @@ def test_highlight_title_and_description_html_encoded():
     body = search_body(SearchRequest(text="bose", facets=()))
     assert body["highlight"] == {
         "encoder": "html", "pre_tags": ["<em>"], "post_tags": ["</em>"],
-        "require_field_match": False,
+        "require_field_match": True,
         "fields": {"title": {"number_of_fragments": 0},
                    "description": {"fragment_size": 160, "number_of_fragments": 1}},
+        # only the stemmed tokens: prefix and typo matches are not marked (as on the embedded engine)
+        "highlight_query": {"bool": {"should": [
+            {"multi_match": {"query": "bose", "type": "best_fields", "fields": ["title", "description"]}}]}},
     }
     assert "highlight" not in search_body(SearchRequest(text="bose", facets=(), highlight=False))
 
@@ -365,12 +370,18 @@ def test_suggest_completes_the_last_word_of_visible_titles(engine, http):
     body = suggest_body("Noise canc", 50)
     assert body["query"]["bool"]["filter"] == VISIBLE
     head, last = body["query"]["bool"]["must"]
-    assert head == {"match": {"title.exact": {"query": "noise", "operator": "and"}}}
-    assert {"match": {"title.prefix": {"query": "canc"}}} in last["bool"]["should"]
-    assert body["size"] == 20  # MAX_SUGGEST_SIZE
+    assert head == {"multi_match": {"query": "Noise", "type": "best_fields", "fields": ["title", "title.exact"]}}
+    assert last["multi_match"]["fields"] == ["title", "title.exact", "title.prefix"]
+    assert body["size"] == 80  # MAX_SUGGEST_SIZE x 4: distinct titles are kept
     assert suggest_body("  !! ", 5) is None
     http.answer((200, search_response([hit("p9", [1.0, "p9"], title="Noise cancelling headphones")])))
     (suggestion,) = engine.suggest("noise canc", 5)
     assert (suggestion.text, suggestion.id) == ("Noise cancelling headphones", "p9")
-    assert http.sent[0].json()["size"] == 5
+    assert http.sent[0].json()["size"] == 20
     assert engine.suggest("   ") == [] and len(http.sent) == 1
+
+
+def test_suggest_keeps_distinct_titles(engine, http):
+    hits = [hit(f"p{i}", [1.0, f"p{i}"], title=t) for i, t in enumerate(["Mug", "mug", "MUG ", "Lamp", "Desk"])]
+    http.answer((200, search_response(hits)))
+    assert [s.text for s in engine.suggest("m", 2)] == ["Mug", "Lamp"]
