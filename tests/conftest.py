@@ -32,3 +32,14 @@ def catalog_1k():
     from catalog.generator import generate
 
     return list(generate(1000, seed=42))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium, launched at most once per test process and shared by every test that
+    drives a browser (see tests/chromium.py for why there must be only one); skips, saying why,
+    where Chromium or Playwright is missing."""
+    from tests.chromium import chromium
+
+    with chromium() as launched:
+        yield launched

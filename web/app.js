@@ -25,6 +25,7 @@
   let searchSeq = 0;
   let searchAbort = null;
   let suggestSeq = 0;
+  let suggestAbort = null;
   let typing = false;  // the current history entry was pushed for this typing session
   let activeOption = -1;
 
@@ -300,29 +301,46 @@
 
   // ------------------------------------------------------------------ suggestions (ARIA combobox)
   function closeSuggestions() {
+    if (suggestAbort) { suggestAbort.abort(); suggestAbort = null; }
     ui.suggestions.hidden = true;
     ui.suggestions.replaceChildren();
+    delete ui.suggestions.dataset.prefix;
     ui.q.setAttribute("aria-expanded", "false");
-    ui.q.removeAttribute("aria-activedescendant");
-    activeOption = -1;
+    setActive(-1);
+  }
+  /* The one place the active option changes: activeOption, aria-selected and aria-activedescendant agree. */
+  function setActive(index) {
+    const options = ui.suggestions.children;
+    activeOption = index >= 0 && index < options.length ? index : -1;
+    [...options].forEach((o, i) => o.setAttribute("aria-selected", String(i === activeOption)));
+    if (activeOption >= 0) ui.q.setAttribute("aria-activedescendant", options[activeOption].id);
+    else ui.q.removeAttribute("aria-activedescendant");
   }
   async function suggest(prefix) {
     const seq = ++suggestSeq;
+    if (suggestAbort) suggestAbort.abort();  // an answer for an older prefix is of no use any more
     if (!prefix.trim()) { closeSuggestions(); return; }
+    const ctl = new AbortController();
+    suggestAbort = ctl;
     let body;
-    try { body = await api("/suggest", new URLSearchParams({ q: prefix, size: "6" })); }
-    catch (_) { return; }  // suggestions are a convenience: the search reports errors
-    if (seq !== suggestSeq || ui.q.value !== prefix) return;
+    try { body = await api("/suggest", new URLSearchParams({ q: prefix, size: "6" }), ctl.signal); }
+    catch (_) { return; }  // aborted, or failed: suggestions are a convenience, the search reports errors
+    if (ctl.signal.aborted || seq !== suggestSeq || ui.q.value !== prefix) return;  // closed or overtaken meanwhile
+    suggestAbort = null;
     const items = body.suggestions.map((s, i) => {
       const li = el("li", { id: `suggestion-${i}`, role: "option", "aria-selected": "false", text: s.text });
       li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pick(s.text); });
       return li;
     });
     if (!items.length) { closeSuggestions(); return; }
+    /* This answer may arrive after the shopper moved into the list shown for an earlier prefix:
+       keep them on the same suggestion if the new list has it, so Enter picks what they see selected. */
+    const current = activeOption >= 0 ? ui.suggestions.children[activeOption].textContent : null;
     ui.suggestions.replaceChildren(...items);
+    ui.suggestions.dataset.prefix = prefix;  // which prefix the shown list answers
     ui.suggestions.hidden = false;
     ui.q.setAttribute("aria-expanded", "true");
-    activeOption = -1;
+    setActive(body.suggestions.findIndex((s) => s.text === current));
   }
   function moveActive(delta) {
     const options = ui.suggestions.children;
@@ -330,10 +348,7 @@
     let next = activeOption + delta;  // -1: back in the input
     if (next < -1) next = options.length - 1;
     if (next >= options.length) next = -1;
-    activeOption = next;
-    [...options].forEach((o, i) => o.setAttribute("aria-selected", String(i === activeOption)));
-    if (activeOption >= 0) ui.q.setAttribute("aria-activedescendant", options[activeOption].id);
-    else ui.q.removeAttribute("aria-activedescendant");
+    setActive(next);
   }
   function pick(text) {
     ui.q.value = text;

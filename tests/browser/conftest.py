@@ -4,14 +4,13 @@ The page is served by the sandbox's global router (:class:`sandbox.router.Global
 in front of one region: the API Gateway emulation (:mod:`sandbox.apigw`) invoking the
 real search API (:func:`search_api.app.create_app`) over the embedded engine loaded with
 the generated catalog, all on 127.0.0.1. The region's engine can be switched "down" so
-that the real API answers 503 with ``Retry-After``.
+that the real API answers 503 with ``Retry-After``. The browser is the session fixture
+``browser`` (tests/conftest.py), shared with the sandbox e2e: one Playwright per process.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,10 +22,6 @@ REGION = "eu-west-1"
 FAILOVER = "us-east-1"  # a second region over the same index: what Route 53 fails over to
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or Path(__file__).resolve().parents[2] / "build" / "browser")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class SwitchableEngine:
@@ -104,27 +99,6 @@ LATENCY = """(text) => {
 def count_text(total: int) -> str:
     """The page's results count for ``total`` hits (as app.js writes it, locale en-US)."""
     return f"{total:,} result{'' if total == 1 else 's'}"
-
-
-@contextlib.contextmanager
-def chromium():
-    """Headless Debian Chromium under Playwright (skips, saying why, where either is missing)."""
-    path = chromium_path()
-    if path is None:
-        pytest.skip("Chromium is not installed (Debian package `chromium`, listed in .ci/apt/browser.txt)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the test extra's playwright is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -223,15 +223,17 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert all(port_free("127.0.0.1", p) for p in range(sb.aws_port, sb.first_region_port + 2))
 
 
-def test_the_search_page_on_the_global_port_answers_as_the_api(sbx):
-    """The page as `make demo` points to it: typing shows the global port's answer (latency recorded)."""
+def test_the_search_page_on_the_global_port_answers_as_the_api(sbx, browser):
+    """The page as `make demo` points to it: typing shows the global port's answer (latency recorded).
+    ``browser`` is the process's one Chromium (tests/conftest.py), shared with tests/browser."""
     from playwright.sync_api import expect
 
-    from tests.browser.conftest import ARTIFACTS, LATENCY, LATENCY_PROBE, chromium, count_text
+    from tests.browser.conftest import ARTIFACTS, LATENCY, LATENCY_PROBE, count_text
 
     base = sbx["ep"].global_url
-    with chromium() as browser:
-        page = browser.new_page(locale="en-US")
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
         page.goto(base + "/")
         expect(page.locator("#count")).to_have_text(count_text(PRODUCTS))
         page.evaluate(LATENCY_PROBE)
@@ -242,6 +244,8 @@ def test_the_search_page_on_the_global_port_answers_as_the_api(sbx):
         assert shown == [h["id"] for h in want["hits"]]
         expect(page.locator("#served-region")).to_have_text(want["region"])
         latency_ms = page.evaluate(LATENCY, count_text(want["total"]["value"]))
+    finally:
+        context.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "typing-latency-sandbox.json").write_text(json.dumps({"query": "wireless headphones",
                                                                        "ms": latency_ms}))
