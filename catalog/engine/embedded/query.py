@@ -34,7 +34,7 @@ from typing import Any
 import tantivy
 
 from catalog.analysis import MAX_TERMS, PREFIX, TYPO, spans
-from catalog.engine.embedded_schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
+from catalog.engine.embedded.schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
 from catalog.engine.port import InvalidRequest, SearchRequest
 from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
 from catalog.text import fold, normalize
