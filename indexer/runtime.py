@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from catalog.engine import SearchEngine, engine_from_env
+from catalog.engine import IndexWriter, engine_from_env
 from indexer.batch import BatchLimits, BatchOutcome, process_batch
 from indexer.settings import Settings
 
@@ -19,7 +19,7 @@ from indexer.settings import Settings
 class Runtime:
     """Everything one container keeps between invocations."""
 
-    def __init__(self, settings: Settings, engine: SearchEngine, *, s3_client: Any = None,
+    def __init__(self, settings: Settings, engine: IndexWriter, *, s3_client: Any = None,
                  sqs_client: Any = None) -> None:
         self.settings = settings
         self.engine = engine

@@ -19,9 +19,10 @@ from typing import Any
 
 import tantivy
 
+from catalog.engine import cursor
 from catalog.engine.embedded import query as eq
 from catalog.engine.embedded.schema import ID, IDKEY, RANK, VISIBLE, physical_schema
-from catalog.engine.port import InvalidRequest, SearchRequest, Sort
+from catalog.engine.port import SearchRequest, Sort
 
 COUNT = "_total"
 COUNT_AGG = {"value_count": {"field": VISIBLE}}
@@ -67,7 +68,7 @@ def score_page(searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequ
     if after is not None:
         offset = after.get("o")
         if not isinstance(offset, int) or offset < 0:
-            raise InvalidRequest("cursor", "is not a cursor this service issued")
+            raise cursor.malformed()
     end = offset + req.size
     fetch = end + 1 + EXTRA  # a little more than the page: ties at its end are usually complete
     while True:
@@ -146,10 +147,10 @@ def field_page(searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequ
     if after is not None:
         if ("v" not in after or not isinstance(after.get("r"), int) or after["r"] < 0
                 or not isinstance(after.get("p"), int)):
-            raise InvalidRequest("cursor", "is not a cursor this service issued")
+            raise cursor.malformed()
         value, served = after["v"], after["r"]
         if value is not None and not isinstance(value, int | float):
-            raise InvalidRequest("cursor", "is not a cursor this service issued")
+            raise cursor.malformed()
         rest = _group(searcher, query, field, ftype, value, served, size)
         out.extend((value, a, served + i + 1) for i, a in enumerate(rest))
         after_q = _after_filter(field, order, ftype, value)

@@ -13,6 +13,7 @@ import tantivy
 
 from catalog.analysis import PREFIX, SUGGEST_OVERFETCH, distinct_titles
 from catalog.analysis import total as total_hits
+from catalog.engine import cursor
 from catalog.engine.embedded import query as eq
 from catalog.engine.embedded.facets import facet_aggs, facet_values
 from catalog.engine.embedded.paging import field_page, score_page
@@ -29,8 +30,7 @@ def search(searcher: tantivy.Searcher, request: SearchRequest, t0: float) -> Sea
     filters = eq.request_filters(request)
     base = [eq.visible_filter()] + ([text_q] if text_q is not None else [])
     query = eq.all_of(base + list(filters.values()))
-    fingerprint = eq.request_fingerprint(request)
-    after = eq.decode_cursor(request.cursor, fingerprint) if request.cursor else None
+    after = cursor.decode(request) if request.cursor else None
     # facets first: the aggregation over the main query also counts the total, which
     # is cheaper than counting in the scored search
     # (no facet over the main query: the page's first search counts instead)
@@ -44,10 +44,7 @@ def search(searcher: tantivy.Searcher, request: SearchRequest, t0: float) -> Sea
     facets = {name: facet_values(name, raw_facets.get(name) or {}, request) for name in request.facets}
     highlighter = eq.highlighter(terms) if (request.highlight and terms) else None
     hits = [_hit(searcher, addr, score, highlighter) for score, addr in page]
-    next_cursor = None
-    if next_after is not None:
-        next_after["f"] = fingerprint
-        next_cursor = eq.encode_cursor(next_after)
+    next_cursor = cursor.encode(request, next_after) if next_after is not None else None
     return SearchResult(hits=hits, total=Total(*total_hits(total)), facets=facets, next_cursor=next_cursor,
                         took_ms=(time.perf_counter() - t0) * 1000)
 
