@@ -165,3 +165,19 @@ def function_code(scope: Construct, handler: str) -> lambda_.Code:
             local=LocalPythonBundler(spec),
         ),
     )
+
+
+def runtime_provided(out: Path, extra: tuple[str, ...] = ()) -> Path:
+    """A folder of what the Lambda Python runtime adds to the import path (:data:`RUNTIME_PROVIDED`,
+    from this environment), plus the ``extra`` packages named: symlinks into ``out``; returns ``out``."""
+    import importlib
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*RUNTIME_PROVIDED, *extra):
+        module = importlib.import_module(name)
+        source = Path(module.__file__)
+        package = source.parent if source.name == "__init__.py" else source
+        link = out / package.name
+        if not link.exists():
+            link.symlink_to(package, target_is_directory=package.is_dir())
+    return out
