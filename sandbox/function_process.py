@@ -1,7 +1,7 @@
 """One Lambda function in its own interpreter, started from its bundled asset.
 
 :class:`FunctionProcess` starts :mod:`sandbox.lambda_worker` as ``python -I -S -B`` with
-nothing on the import path but the asset (:func:`infra.bundling.build` for this host),
+nothing on the import path but the asset (:func:`infra.assets.build` for this host),
 what the Lambda runtime provides and the named local additions (:func:`runtime_dir`),
 under the function's environment alone. Calling it invokes the handler there: the
 context carries the invoking side's remaining-time budget; a handler still running when
@@ -25,8 +25,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from infra.bundling import asset_for, asset_hash, build, runtime_provided
-
 WORKER = Path(__file__).resolve().parent / "lambda_worker.py"
 INIT_FAILED = "INIT-FAILED "
 # What the sandbox adds to every function's path beyond the Lambda runtime: the embedded
@@ -43,12 +41,16 @@ class FunctionError(RuntimeError):
     """The handler raised (or timed out); the message is ``<type>: <message>`` as Lambda reports it."""
 
 
-def host_asset(handler: str, root: Path) -> Path:
+def host_asset(handler: str, root: Path, progress: Any = None) -> Path:
     """The handler's asset built for this host under ``root/assets/<hash>`` (built once, then reused)."""
+    from infra.assets import asset_for, asset_hash, build
+
     spec = asset_for(handler)
     out = root / "assets" / asset_hash(spec, "host")
     if (out / ".complete").is_file():
         return out
+    if progress:
+        progress(f"building {handler}'s asset for this host ...")
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     build(spec, tmp, "host")
     (tmp / ".complete").write_text(handler + "\n")
@@ -63,6 +65,8 @@ def host_asset(handler: str, root: Path) -> Path:
 
 def runtime_dir(root: Path) -> Path:
     """The Lambda runtime's boto3/botocore/s3transfer plus :data:`LOCAL_ADDITIONS`, as one folder."""
+    from infra.assets import runtime_provided
+
     return runtime_provided(root / "runtime", LOCAL_ADDITIONS)
 
 

@@ -4,14 +4,14 @@ Started by the supervisor as ``python -m sandbox.region '<spec json>'``. The spe
 what the synthesized template says of the region's indexer and search functions
 (:mod:`sandbox.deployed`): handler string, environment (the sandbox's values), timeout,
 memory, and the indexer's event source mappings. The process makes sure the region's
-index exists behind its alias, imports each handler with its own function's environment
-(what both share stays set afterwards), runs the event source mappings into the indexer
-with the template's settings and serves the search handler over HTTP, until SIGTERM/SIGINT.
+index exists behind its alias, starts each function from its asset in its own interpreter
+under its own environment (:mod:`sandbox.function_process`), runs the event source
+mappings into the indexer with the template's settings and serves the search handler
+over HTTP, until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -19,7 +19,6 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: float
     memory_mb: int
+    paths: list[str]  # its import path: the asset built for this host, the runtime's packages
 
 
 @dataclass(frozen=True)
@@ -81,23 +81,22 @@ class RegionSpec:
         return cls(**data)
 
 
-def load_handlers(functions: list[FunctionSpec]) -> list[Callable[[dict[str, Any], Any], Any]]:
-    """Import each function's handler with ``os.environ`` set to its environment (Lambda's init);
-    afterwards the variables all of them share stay set (one process hosts them all)."""
-    base = dict(os.environ)
-    handlers = []
-    try:
-        for fn in functions:
-            os.environ.clear()
-            os.environ.update({**base, **fn.environment})
-            module, _, attr = fn.handler.rpartition(".")
-            handlers.append(getattr(importlib.import_module(module), attr))
-    finally:
-        shared = {k: v for k, v in functions[0].environment.items()
-                  if all(f.environment.get(k) == v for f in functions[1:])}
-        os.environ.clear()
-        os.environ.update({**base, **shared})
-    return handlers
+def start_functions(functions: list[FunctionSpec]) -> list[Any]:
+    """Each function in its own interpreter (:class:`sandbox.function_process.FunctionProcess`), started
+    side by side; raises the first init error (``FunctionInitError``, naming the handler's cause)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.function_process import FunctionProcess
+
+    processes = [FunctionProcess(fn.handler, fn.paths, fn.environment) for fn in functions]
+    with ThreadPoolExecutor(len(processes)) as pool:
+        futures = [pool.submit(p.start) for p in processes]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        for p in processes:
+            p.stop()
+        raise errors[0]
+    return processes
 
 
 def ensure_index(env: dict[str, str]) -> str:
@@ -143,7 +142,8 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     from sandbox.streams import StreamReader
 
     ensure_index(spec.indexer.environment)
-    handler, search_handler = load_handlers([spec.indexer, spec.search])
+    functions = start_functions([spec.indexer, spec.search])
+    handler, search_handler = functions
     if spec.faults_file:
         from sandbox.faults import FaultyIndexer
 
@@ -170,6 +170,8 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
             p.join(timeout=10)
         server.stop()
         metrics.stop()
+        for fn in functions:
+            fn.stop()
 
 
 def _watch_parent(stop: threading.Event) -> None:

@@ -6,7 +6,8 @@ and starts one child process per region.
 sandbox.supervisor [--config FILE]`` runs one in the foreground until SIGTERM/SIGINT
 (``storefront sandbox up --detach`` starts it so, in its own session).
 
-Start order: the synthesized app (:mod:`sandbox.deployed`, cached) -> moto server ->
+Start order: the synthesized app (:mod:`sandbox.deployed`, cached) -> the functions'
+assets built for this host (cached) -> moto server ->
 resources -> replication emulators -> region processes (each given its functions'
 handler, environment, timeout, memory and event sources from the region's search stack
 template; ready once its index exists, its handlers are imported and its port serves) ->
@@ -49,9 +50,10 @@ ITERATORS_KEPT = 500
 
 
 def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: Endpoints, resources: Any,
-                region: str, **extra: Any) -> Any:
+                region: str, paths: Mapping[str, list[str]], **extra: Any) -> Any:
     """A region process's spec: its functions and event sources as the synthesized template declares
-    them, every name and URL resolved to the sandbox's own resources (raises ``TemplateError``)."""
+    them, every name and URL resolved to the sandbox's own resources (raises ``TemplateError``);
+    ``paths``: each handler's import path (:func:`function_paths`)."""
     from infra.deployed import TemplateError
     from sandbox.deployed import SandboxNames, aws_queue_arn, aws_queue_url, sandbox_environment, sandbox_functions
     from sandbox.region import FunctionSpec, RegionSpec, SourceSpec
@@ -66,7 +68,7 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
     fns = sandbox_functions(templates, cfg, region)
     specs = {role: FunctionSpec(fn.name, fn.handler, sandbox_environment(fn, region, names,
                                                                         endpoints.index_dirs[region], credentials),
-                                float(fn.timeout_seconds), fn.memory_mb)
+                                float(fn.timeout_seconds), fn.memory_mb, list(paths[fn.handler]))
              for role, fn in fns.items()}
     mappings = fns["indexer"].event_sources
     queue = [m for m in mappings if m.source_arn.startswith("arn:aws:sqs:")]
@@ -89,6 +91,24 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
     )
 
 
+def function_paths(handlers: list[str], progress: Any = None) -> dict[str, list[str]]:
+    """handler -> its import path: its asset built for this host (cached by the asset's hash, shared
+    by every sandbox) and the runtime's packages with the named local addition."""
+    from sandbox.deployed import cache_root
+    from sandbox.function_process import host_asset, runtime_dir
+
+    root = cache_root()
+    runtime = str(runtime_dir(root))
+    out = {}
+    for handler in handlers:
+        t0 = time.monotonic()
+        asset = host_asset(handler, root, progress)
+        out[handler] = [str(asset), runtime]
+        if progress and time.monotonic() - t0 > 1.0:
+            progress(f"built {handler}'s asset in {time.monotonic() - t0:.1f} s")
+    return out
+
+
 class Sandbox:
     def __init__(self, cfg: DeploymentConfig, *, region_overrides: Mapping[str, Any] | None = None,
                  quiet: bool = True, progress: Any = None) -> None:
@@ -97,6 +117,7 @@ class Sandbox:
         self.quiet = quiet
         self.progress = progress
         self.templates: Mapping[str, Any] = {}
+        self.paths: dict[str, list[str]] = {}
         self.endpoints = planned_endpoints(cfg, os.getpid())
         self.state = state_dir(cfg)
         self.resources: Any = None
@@ -130,6 +151,7 @@ class Sandbox:
 
         self.state.mkdir(parents=True, exist_ok=True)
         self.templates = cloud_assembly(self.cfg, self.progress)
+        self.paths = function_paths(self._handlers(), self.progress)
         index_root = self.state / "index"
         shutil.rmtree(index_root, ignore_errors=True)  # the index is derived: a fresh table, a fresh index
         for d in self.endpoints.index_dirs.values():
@@ -155,6 +177,12 @@ class Sandbox:
         for region in cfg.regions:
             self._wait_ready(region)
         self._start_routing()
+
+    def _handlers(self) -> list[str]:
+        from sandbox.deployed import sandbox_functions
+
+        return sorted({fn.handler for r in self.cfg.regions
+                       for fn in sandbox_functions(self.templates, self.cfg, r).values()})
 
     def _start_moto(self) -> None:
         os.environ.setdefault("MOTO_ACCOUNT_ID", self.cfg.account)
@@ -182,7 +210,7 @@ class Sandbox:
         from infra.deployed import TemplateError
 
         try:
-            spec = region_spec(self.cfg, self.templates, self.endpoints, self.resources, region,
+            spec = region_spec(self.cfg, self.templates, self.endpoints, self.resources, region, self.paths,
                                **{"faults_file": str(self.state / FAULTS_FILE), **self.region_overrides})
         except TemplateError as exc:
             raise SandboxError(f"region {region}: the synthesized app: {exc}") from exc

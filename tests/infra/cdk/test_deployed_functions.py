@@ -235,7 +235,7 @@ def test_lock_pins_every_runtime_dependency_within_pyproject_ranges_with_hashes(
 
 
 def test_asset_hash_covers_the_locked_versions_and_the_sources(tmp_path, monkeypatch):
-    import infra.bundling as bundling
+    import infra.assets as bundling
 
     spec = asset_for("indexer.handler.lambda_handler")
     before = bundling.asset_hash(spec)

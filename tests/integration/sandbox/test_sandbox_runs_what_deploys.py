@@ -1,29 +1,28 @@
-"""The sandbox takes its functions from the synthesized app, so a change to the CDK code shows
-in the sandbox: a variable removed from a function's environment fails the function's start
-naming the variable; a changed batch size is the size of the sandbox's batches.
+"""The sandbox runs what deploys, so a break in what deploys breaks the sandbox, naming the
+cause: a variable removed from a function's environment in the CDK code fails the
+function's start naming the variable; a runtime dependency missing from the asset fails it
+naming the module; a batch size changed in the CDK code is the size of the sandbox's batches.
 
 One synth of the (deliberately broken) CDK app for the module, in this process, with the
 CDK code patched; the sandbox's own code (:func:`sandbox.supervisor.region_spec`, the region
-process's :func:`sandbox.region.load_handlers` and :func:`sandbox.region.event_sources`)
-reads it.
+process's :func:`sandbox.region.start_functions` and :func:`sandbox.region.event_sources`)
+reads it. The assets are the sandbox's (built for this host once, cached).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from dataclasses import asdict
+import dataclasses
+import shutil
 
 import pytest
 
 from catalog.config import load_config
-from infra.settings import PROJECT_ROOT
 from sandbox.deployed import cloud_assembly, synthesize
-from sandbox.region import event_sources
+from sandbox.function_process import FunctionInitError
+from sandbox.region import event_sources, start_functions
 from sandbox.resources import RegionResources, Resources
 from sandbox.state import planned_endpoints
-from sandbox.supervisor import region_spec
+from sandbox.supervisor import function_paths, region_spec
 
 pytestmark = pytest.mark.xdist_group("cdk")
 REGION = "us-east-1"
@@ -50,8 +49,16 @@ def _resources(cfg) -> Resources:
     return out
 
 
-def _spec(cfg, templates):
-    return region_spec(cfg, templates, planned_endpoints(cfg, 1), _resources(cfg), REGION)
+HANDLERS = ["indexer.handler.lambda_handler", "search_api.handler.lambda_handler"]
+
+
+@pytest.fixture(scope="module")
+def paths():
+    return function_paths(HANDLERS)
+
+
+def _spec(cfg, templates, paths):
+    return region_spec(cfg, templates, planned_endpoints(cfg, 1), _resources(cfg), REGION, paths)
 
 
 @pytest.fixture(scope="module")
@@ -79,27 +86,39 @@ def broken(tmp_path_factory):
     return cfg, templates
 
 
-def _start(fn) -> subprocess.CompletedProcess[str]:
-    """The region process's start of one function (its handler imported under its environment)."""
-    code = ("import json, sys\nfrom sandbox.region import FunctionSpec, load_handlers\n"
-            "load_handlers([FunctionSpec(**json.loads(sys.argv[1]))])\nprint('STARTED')")
-    return subprocess.run([sys.executable, "-c", code, json.dumps(asdict(fn))], capture_output=True, text=True,
-                          timeout=120, cwd=str(PROJECT_ROOT), check=False)
+def _start(fn) -> str:
+    """The region process's start of one function: "STARTED", or the init error it raises."""
+    try:
+        started = start_functions([fn])
+    except FunctionInitError as exc:
+        return str(exc)
+    for process in started:
+        process.stop()
+    return "STARTED"
 
 
-def test_a_variable_removed_in_the_cdk_code_fails_the_function_naming_it(broken, tmp_path):
+def test_a_variable_removed_in_the_cdk_code_fails_the_function_naming_it(broken, paths, tmp_path):
     cfg, templates = broken
-    spec = _spec(cfg, templates)
+    spec = _spec(cfg, templates, paths)
     assert REMOVED not in spec.indexer.environment
-    started = _start(spec.indexer)
-    assert started.returncode != 0 and "STARTED" not in started.stdout
-    assert REMOVED in started.stderr.strip().splitlines()[-1], started.stderr[-2000:]
+    assert REMOVED in _start(spec.indexer)
 
     # the same start from the app as it is: the indexer starts
-    intact = _spec(_cfg(tmp_path), cloud_assembly(_cfg(tmp_path)))
+    intact = _spec(_cfg(tmp_path), cloud_assembly(_cfg(tmp_path)), paths)
     assert intact.indexer.environment[REMOVED] == intact.stream_source.on_failure_url  # the sandbox's DLQ
-    ok = _start(intact.indexer)
-    assert ok.returncode == 0 and "STARTED" in ok.stdout, ok.stderr[-2000:]
+    assert _start(intact.indexer) == "STARTED"
+
+
+def test_a_runtime_dependency_missing_from_the_asset_fails_the_function_naming_it(paths, tmp_path):
+    cfg = _cfg(tmp_path)
+    spec = _spec(cfg, cloud_assembly(cfg), paths)
+    for fn in (spec.indexer, spec.search):
+        asset, *runtime = fn.paths
+        lacking = tmp_path / fn.name
+        shutil.copytree(asset, lacking, symlinks=True)
+        shutil.rmtree(lacking / "aws_lambda_powertools")
+        error = _start(dataclasses.replace(fn, paths=[str(lacking), *runtime]))
+        assert "No module named 'aws_lambda_powertools'" in error, error
 
 
 class _Reader:
@@ -130,9 +149,9 @@ class _Indexer:
         return {"batchItemFailures": []}
 
 
-def test_the_batch_size_changed_in_the_cdk_code_is_the_size_of_the_sandboxs_batches(broken):
+def test_the_batch_size_changed_in_the_cdk_code_is_the_size_of_the_sandboxs_batches(broken, paths):
     cfg, templates = broken
-    spec = _spec(cfg, templates)
+    spec = _spec(cfg, templates, paths)
     assert spec.stream_source.batch_size == BATCH_SIZE
     indexer = _Indexer()
     stream, _queue = event_sources(spec, indexer, _Reader(20), sqs=None)
