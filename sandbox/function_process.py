@@ -141,8 +141,11 @@ class FunctionProcess:
         with self._lock:
             answer = self._request({"event": event, "context": {**fields, "remaining_ms": remaining}},
                                    remaining / 1000.0)
-            if answer is None:  # out of time (or the process died): Lambda ends the environment
+            if answer is None:  # out of time, or the runtime died: Lambda ends the environment
+                code = self._proc.poll() if self._proc is not None else None
                 self.stop()
+                if code is not None:
+                    raise FunctionError(f"Runtime.ExitError: the runtime exited with code {code}")
                 raise FunctionError(f"Task timed out after {remaining / 1000.0:.2f} seconds")
         if "error" in answer:
             raise FunctionError(f"{answer['error']['type']}: {answer['error']['message']}")
