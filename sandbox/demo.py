@@ -53,7 +53,7 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000) -> int:
     from sandbox.state import planned_endpoints
     from sandbox.supervisor import Sandbox
 
-    sandbox = Sandbox(cfg)
+    sandbox = Sandbox(cfg, progress=lambda message: _say(f"sandbox: {message}"))
     _say("== 1. start the two-region sandbox")
     try:
         endpoints = sandbox.start()
