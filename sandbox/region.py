@@ -101,6 +101,10 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     dlq_url = os.environ.get("DLQ_URL", "")
     search = Invoker(load_handler(spec.search), spec.search_function_name, spec.region, spec.account,
                      spec.search_timeout_seconds)
+    if spec.faults_file:
+        from sandbox.faults import RegionDownFront
+
+        search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
     server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
     reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn)
