@@ -187,7 +187,7 @@ class SandboxConfig:
     state_dir: str = ".sandbox"
     account: str = "123456789012"
     # the global port caches Route 53's answer this long, as a shopper's resolver caches the
-    # record (0: no caching; 60 models the TTL of the deployed alias records)
+    # record (0: no caching; 60 models shoppers of the deployed alias records, see storefront.toml)
     dns_ttl_seconds: float = 0.0
 
     def region_port(self, regions: tuple[str, ...], region: str) -> int:

@@ -68,6 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="keep N shopper requests/s through the global name during the whole drill and "
                                 "report what shoppers saw in each phase")
             p.add_argument("--load-seed", type=int, default=0, help="seed of the load's request mix (default 0)")
+            p.add_argument("--chart", metavar="FILE.svg",
+                           help="with --load: write an SVG timeline of what shoppers saw (rate, errors, p99, "
+                                "region; inject, detection, restore marked)")
         _target_args(p)
         p.set_defaults(func=_drill)
 
@@ -198,6 +201,8 @@ def _reindex(args: argparse.Namespace) -> int:
 def _drill(args: argparse.Namespace) -> int:
     from replication.drill import Drill, DrillError, plan_steps
 
+    if getattr(args, "chart", None) and not getattr(args, "load", None):
+        raise CLIError("--chart needs --load (the chart shows what shoppers saw)")
     with _target(args) as target:
         region = _require_region(target, args.region)
         try:
@@ -208,6 +213,15 @@ def _drill(args: argparse.Namespace) -> int:
         if args.drill_command == "run" and args.execute:
             report = drill.run()
             _emit(args, report.to_dict(), report.render)
+            if getattr(args, "chart", None) and report.shoppers:
+                from pathlib import Path
+
+                from replication.drill_chart import timeline_svg
+
+                Path(args.chart).write_text(timeline_svg(
+                    report.shoppers, f"drill: {report.region} via {report.method} ({report.target}), "
+                                     f"{report.shoppers['rps']:g} req/s"))
+                _stderr(f"chart: {args.chart}")
             return EXIT_OK if report.passed else EXIT_FINDINGS
         report = drill.plan()
         steps = plan_steps(target, region, args.method, report.survivor)

@@ -90,8 +90,9 @@ def test_drill_command_reports_json(sandbox):
 
 def test_drill_under_load_with_the_region_down_shows_errors_only_until_detection_and_ttl(sandbox):
     config, _ = sandbox
+    chart = config.parent / "drill.svg"
     run = _storefront(config, "drill", "run", "--region", "us-east-1", "--method", "region-down", "--execute",
-                      "--load", "20", "--json")
+                      "--load", "20", "--json", "--chart", str(chart))
     data = json.loads(run.stdout)
     assert run.returncode == 0 and data["passed"], (data["failures"], run.stderr[-2000:])
     assert data["lost_writes"] == 0 and data["canaries_written"] >= 3
@@ -112,3 +113,5 @@ def test_drill_under_load_with_the_region_down_shows_errors_only_until_detection
     assert sh["regions_over_time"][0]["region"] == "us-east-1"
     assert sh["regions_over_time"][-1]["region"] == "us-east-1"
     assert "eu-west-1" in [s["region"] for s in sh["regions_over_time"]]
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and "inject" in svg and "eu-west-1" in svg

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from loadgen.runner import Record
 from replication.drill import phase_bounds, render_shoppers, shopper_figures
+from replication.drill_chart import timeline_svg
 from sandbox.faults import FAULTS_FILE, RegionDownFront, set_faults, set_region_down
 from sandbox.router import GlobalRouter
 
@@ -101,3 +103,27 @@ def test_router_keeps_an_answer_for_the_ttl_like_a_caching_resolver(ttl, expect)
         assert seen == expect  # with a TTL: Route 53's new answer reaches shoppers when it expires
     finally:
         router.server_close()
+
+
+def test_chart_is_svg_with_failed_seconds_in_red_the_regions_and_the_moments():
+    sh = shopper_figures(_records(), MARKS, 10, 13.0)
+    svg = timeline_svg(sh, "drill: us-east-1 via region-down")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    rects = root.findall(f"{ns}rect")
+    texts = " ".join(t.text or "" for t in root.iter(f"{ns}text"))
+    failed_bars = [r for r in rects if r.get("fill") == "#d62728" and r.find(f"{ns}title") is None
+                   and float(r.get("y")) < 200]
+    assert len(failed_bars) == 3  # seconds 3, 4 and 5 had failures
+    assert [r.find(f"{ns}title").text for r in rects if r.find(f"{ns}title") is not None] == [
+        "us-east-1", "all failed", "eu-west-1", "us-east-1"]
+    for label in ("inject 3.0 s", "detected 5.0 s", "traffic moved 5.5 s", "restore 8.0 s", "failback 10.0 s"):
+        assert label in texts
+    assert len(root.findall(f"{ns}line")) == 5
+
+
+def test_chart_needs_load(capsys):
+    from storefront_cli.main import main
+
+    assert main(["drill", "run", "--region", "us-east-1", "--chart", "x.svg"]) == 2
+    assert "--chart needs --load" in capsys.readouterr().err
