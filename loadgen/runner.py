@@ -235,18 +235,22 @@ class Figures:
     errors: dict[str, int]
     statuses: dict[str, int]
     regions: dict[str, int]
-    by_kind: dict[str, dict[str, int]]
+    by_kind: dict[str, dict[str, Any]]  # kind -> sent, failed, p99_ms
     longest_failure_run: int
     longest_failure_seconds: float
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> Figures:
         failed = sum(1 for r in records if r.error)
-        by_kind: dict[str, dict[str, int]] = {}
+        by_kind: dict[str, dict[str, Any]] = {}
+        latencies: dict[str, list[Record]] = {}
         for r in records:
             k = by_kind.setdefault(r.kind, {"sent": 0, "failed": 0})
             k["sent"] += 1
             k["failed"] += bool(r.error)
+            latencies.setdefault(r.kind, []).append(r)
+        for kind, recs in latencies.items():
+            by_kind[kind]["p99_ms"] = latency_ms(recs)["p99"]
         run, run_s = longest_failure_run(records)
         return cls(
             sent=len(records), ok=len(records) - failed, failed=failed,
@@ -305,8 +309,9 @@ class LoadReport:
             lines.append("errors: " + ", ".join(f"{k} {n:,}" for k, n in f.errors.items())
                          + f"; longest failure run {f.longest_failure_run} requests over "
                            f"{f.longest_failure_seconds:.2f} s")
-        lines.append("by kind: " + ", ".join(f"{k} {v['sent']:,}" + (f" ({v['failed']} failed)" if v["failed"] else "")
-                                             for k, v in f.by_kind.items()))
+        lines.append("by kind (sent, p99 ms): " + ", ".join(
+            f"{k} {v['sent']:,} {v['p99_ms']:,.1f}" + (f" ({v['failed']} failed)" if v["failed"] else "")
+            for k, v in f.by_kind.items()))
         if self.failures:
             lines += [f"OBJECTIVE MISSED: {x}" for x in self.failures]
         elif self.p99_ms_objective is not None or self.max_error_rate_objective is not None:

@@ -114,7 +114,8 @@ def test_figures_count_errors_statuses_regions_kinds_and_the_longest_failure_run
     assert f.errors == {"http_503": 2, "timeout": 1, "connection": 1}
     assert f.statuses == {"200": 2, "503": 2}
     assert f.regions == {"a": 3, "none": 2, "b": 1}
-    assert f.by_kind == {"suggest": {"sent": 1, "failed": 0}, "text": {"sent": 5, "failed": 4}}
+    assert f.by_kind == {"suggest": {"sent": 1, "failed": 0, "p99_ms": 10.007},  # 3 significant digits: within 0.1 %
+                         "text": {"sent": 5, "failed": 4, "p99_ms": 10.007}}
     assert (f.longest_failure_run, f.longest_failure_seconds) == (3, 0.2)
     assert longest_failure_run([]) == (0, 0.0)
 
