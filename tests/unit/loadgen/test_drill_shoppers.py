@@ -127,3 +127,24 @@ def test_chart_needs_load(capsys):
 
     assert main(["drill", "run", "--region", "us-east-1", "--chart", "x.svg"]) == 2
     assert "--chart needs --load" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", ["router", "apigw"])
+def test_sandbox_fronts_queue_a_burst_of_connections_instead_of_dropping_them(make):
+    """With socketserver's backlog of 5, the connections of a burst beyond it are dropped
+    (the client retries its SYN after 1 s): the server here is listening but not yet
+    accepting, so every connection must wait in the backlog."""
+    import socket
+
+    from sandbox.apigw import ApiGatewayServer
+
+    server = (GlobalRouter("127.0.0.1", 0, {}, dict, list, site={}) if make == "router"
+              else ApiGatewayServer("127.0.0.1", 0, lambda event: {"statusCode": 200}))
+    socks = []
+    try:
+        for _ in range(40):
+            socks.append(socket.create_connection(server.server_address, timeout=0.5))  # not accepted: backlog
+    finally:
+        for s in socks:
+            s.close()
+        server.server_close()
