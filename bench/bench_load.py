@@ -103,6 +103,18 @@ errors.** Highest rate without errors and with p99 <= {SATURATED_P99_MS:g} ms:
 | rate (req/s) | achieved | p50 ms | p99 ms | max ms | failed | scheduler lag ms | p99 <= {P99_MS:g} ms, 0 errors |
 |---:|---:|---:|---:|---:|---|---:|---|
 {rows}
+
+Where the time goes: p50 is mostly 6-10 ms (46 ms in the 50 requests/s step, a busy moment
+of the shared machine) until it saturates (about 160-180 requests/s completed: beyond,
+requests queue and the p99 runs into seconds, still without errors); the p99 above 30-50
+requests/s is CPU contention on the 2 shared cores (the scheduler lag column: the
+generator itself was descheduled for tens of ms). Before the sandbox's fronts listened
+with a backlog of 128 (socketserver's default is 5), the same ladder held no rate at all:
+the router opens a connection to the region per request, the region's backlog overflowed
+in bursts, and every dropped SYN cost a 1 s retransmission (p99 207 ms at 5 requests/s,
+max 1.0-1.2 s at every rate; `nstat` counted over a thousand `ListenOverflows`). A keep-
+alive pool from the router to the regions would lower the cost per request further; issue
+12 (a fast sandbox) is the place for it.
 """
     print(body)
     if not args.no_record:
