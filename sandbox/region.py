@@ -153,6 +153,10 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     sqs = client("sqs", spec.region, spec.endpoint)
     search = Invoker(search_handler, spec.search.name, spec.region, spec.account, spec.search.timeout_seconds,
                      spec.search.memory_mb)
+    if spec.faults_file:
+        from sandbox.faults import RegionDownFront
+
+        search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
     server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
     reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn,

@@ -252,7 +252,7 @@ class Sandbox:
         ).start()
         self._parts.append(r53)
         router = GlobalRouter(cfg.sandbox.host, cfg.sandbox.global_port, self.endpoints.regions, r53.answer_json,
-                              r53.health_checks).start()
+                              r53.health_checks, dns_ttl_seconds=cfg.sandbox.dns_ttl_seconds).start()
         self._parts.append(router)
 
     # ---------------------------------------------------------------- status and stop
