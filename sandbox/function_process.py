@@ -143,6 +143,8 @@ class FunctionProcess:
                                    remaining / 1000.0)
             if answer is None:  # out of time, or the runtime died: Lambda ends the environment
                 code = self._proc.poll() if self._proc is not None else None
+                if code is None and self._proc is not None:
+                    self._proc.kill()  # a handler still running is ended with its environment, not awaited
                 self.stop()
                 if code is not None:
                     raise FunctionError(f"Runtime.ExitError: the runtime exited with code {code}")
