@@ -325,6 +325,9 @@ class Drill:
 
     # -- inject / restore
     def _inject(self, tl: Timeline) -> None:
+        # shoppers' phases start when the fault starts being applied: a request answered while
+        # it was being applied already sees it (detection and RTO still count from its end)
+        applying = time.monotonic()
         if self.method == "maintenance":
             ssm = self.t.client("ssm", self.region)
             name = self.cfg.maintenance_parameter(self.region)
@@ -346,7 +349,7 @@ class Drill:
             set_inverted(r53, hc["Id"], True)
             tl.add(f"inject: health check {hc['Id']} inverted")
         self._t_inject = time.monotonic()
-        self.marks["inject"] = round(self._t_inject - tl.start, 3)
+        self.marks["inject"] = round(applying - tl.start, 3)
 
     def _restore_and_failback(self, tl: Timeline) -> None:
         rep = self.report
@@ -640,7 +643,14 @@ def shopper_figures(records: list[Any], marks: dict[str, float], rps: float, end
                 "longest_failure_run": f.longest_failure_run,
                 "longest_failure_seconds": f.longest_failure_seconds, "regions": f.regions}
 
-    phases = [summary(n, a, b, [r for r in records if a <= r.t < b]) for n, a, b in phase_bounds(marks, end)]
+    inject = marks.get("inject")
+
+    def when(r: Any) -> float:
+        """A request's phase is that of its due time, except that one still in flight when the
+        injection began could see the fault: "before" holds only requests answered before it."""
+        return inject if inject is not None and r.t < inject <= r.t + r.latency else r.t
+
+    phases = [summary(n, a, b, [r for r in records if a <= when(r) < b]) for n, a, b in phase_bounds(marks, end)]
     whole = summary("whole drill", 0.0, end, records)
     series: list[dict[str, Any]] = []
     by_second: dict[int, list[Any]] = {}

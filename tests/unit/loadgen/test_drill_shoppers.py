@@ -40,6 +40,14 @@ def _records():
     return out
 
 
+def test_a_request_in_flight_when_the_injection_began_is_not_counted_before_it():
+    records = [Record(2.0, 0.5, "text", 200, None, "us-east-1"),  # answered before the injection
+               Record(2.9, 0.3, "text", 503, "http_503", "us-east-1")]  # due before, answered after it
+    phases = {p["name"]: p for p in shopper_figures(records, MARKS, 10, 13.0)["phases"]}
+    assert (phases["before"]["sent"], phases["before"]["failed"]) == (1, 0)
+    assert (phases["failover"]["sent"], phases["failover"]["failed"]) == (1, 1)
+
+
 def test_shopper_figures_per_phase_and_over_time():
     sh = shopper_figures(_records(), MARKS, 10, 13.0)
     phases = {p["name"]: p for p in sh["phases"]}
