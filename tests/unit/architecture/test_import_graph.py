@@ -104,3 +104,15 @@ def test_only_the_command_modules_import_the_cli():
                     if t.startswith("storefront_cli") and not m.startswith("storefront_cli") and m not in commands)
     assert upward == []
     assert graph["storefront_cli.errors"] == set()
+
+
+def test_unit_tests_import_no_helper_of_a_slower_kind():
+    """A unit test runs alone (``make test-unit``): a helper it shares with slower kinds lives
+    in ``tests/doubles/`` (or beside the builders), not inside another kind's folder."""
+    offending = []
+    for path in (ROOT / "tests" / "unit").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    ("tests.integration", "tests.e2e", "tests.infra", "tests.browser")):
+                offending.append(f"{path.relative_to(ROOT)}: {node.module}")
+    assert offending == []
