@@ -1,10 +1,10 @@
 """The runtime packages' imports form no cycle, and the CLI is the top of the house.
 
-Read from the source with :mod:`ast` (every ``import``, also those inside functions, since a
-deferred import is still a dependency), so the check costs no imports and sees what a
-reader sees. ``storefront_cli.main`` loads the command modules by name
-(:data:`~storefront_cli.main.COMMAND_MODULES`): that is the one edge downwards, and it is
-not an import statement.
+Read from the source with :mod:`ast`: every ``import``, also those inside functions (a
+deferred import is still a dependency), but not those under ``if TYPE_CHECKING:``, which
+never run. The check costs no imports and sees what a reader sees. ``storefront_cli.main``
+loads the command modules by name (:data:`~storefront_cli.main.COMMAND_MODULES`): that is
+the one edge downwards, and it is not an import statement.
 """
 
 from __future__ import annotations
@@ -32,13 +32,24 @@ def _resolve(name: str, modules: set[str]) -> str | None:
     return None
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
+
+
 def import_graph() -> dict[str, set[str]]:
     files = {_module_name(p): p for pkg in RUNTIME_PACKAGES for p in (ROOT / pkg).rglob("*.py")}
     modules = set(files)
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for mod, path in files.items():
         package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
+                       for stmt in block.body for n in ast.walk(stmt)}
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue  # `if TYPE_CHECKING:` imports are for the type checker, not a runtime edge
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -86,6 +97,7 @@ def test_the_checker_finds_a_cycle():
 def test_the_graph_sees_deferred_and_relative_imports():
     graph = import_graph()
     assert "sandbox.supervisor" in graph["sandbox.cli"]  # imported inside a function
+    assert "sandbox.state" not in graph["sandbox.render"]  # only under `if TYPE_CHECKING:`
     assert len(graph) > 50 and sum(map(len, graph.values())) > 100
 
 
