@@ -15,7 +15,7 @@ from pathlib import Path
 from storefront_cli.main import COMMAND_MODULES
 
 ROOT = Path(__file__).resolve().parents[3]
-RUNTIME_PACKAGES = ("catalog", "indexer", "search_api", "replication", "sandbox", "storefront_cli")
+RUNTIME_PACKAGES = ("catalog", "indexer", "search_api", "replication", "sandbox", "infra", "storefront_cli")
 
 
 def _module_name(path: Path) -> str:
