@@ -90,7 +90,7 @@ def _raw_query(schema, searcher, req, four: bool = False):
     (``four``: four plain aggregations, terms and ranges)."""
     import tantivy
 
-    from catalog.engine import embedded_query as eq
+    from catalog.engine.embedded import query as eq
 
     Q, Oc = tantivy.Query, tantivy.Occur
     parts = []
@@ -130,7 +130,7 @@ def run(products: int, queries: int) -> dict[str, float]:
     import tantivy
 
     from catalog.engine.embedded import EmbeddedEngine
-    from catalog.engine.embedded_schema import (
+    from catalog.engine.embedded.schema import (
         build_document,
         content_to_source,
         physical_schema,

@@ -3,7 +3,7 @@
 What a *token* is, how it is normalised, how it is stemmed and how a query matches are
 defined here once; OpenSearch (Lucene) gets them as index settings
 (:func:`opensearch_analysis`), the embedded engine (tantivy) builds the same chain
-(``catalog.engine.embedded_schema``), and the query builders split query text with the
+(``catalog.engine.embedded.schema``), and the query builders split query text with the
 same token pattern (:func:`split`). ``tests/parity`` checks the OpenSearch chain with the
 real Lucene analyzers against tantivy's, token for token.
 

@@ -186,6 +186,9 @@ class SandboxConfig:
     health_check_failure_threshold: int = 2
     state_dir: str = ".sandbox"
     account: str = "123456789012"
+    # the global port caches Route 53's answer this long, as a shopper's resolver caches the
+    # record (0: no caching; 60 models shoppers of the deployed alias records, see storefront.toml)
+    dns_ttl_seconds: float = 0.0
 
     def region_port(self, regions: tuple[str, ...], region: str) -> int:
         return self.first_region_port + regions.index(region)
@@ -484,6 +487,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
         health_check_failure_threshold=sb.int_in("health_check_failure_threshold", 1, 10, 2),
         state_dir=sb.get("state_dir", str, ".sandbox"),
         account=sb.get("account", str, "123456789012"),
+        dns_ttl_seconds=sb.number_in("dns_ttl_seconds", 0, 3600, 0.0),
     )
     if sandbox.host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError("sandbox.host", "the sandbox only listens on the loopback address (127.0.0.1)")

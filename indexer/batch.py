@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.convert import TransformError
-from catalog.engine.port import Operation, OpResult, Outcome, SearchEngine, Tombstone
+from catalog.engine.port import IndexWriter, Operation, OpResult, Outcome, Tombstone
 from indexer.chunking import chunks
 from indexer.content import ReadObject, resolve_content
 from indexer.dlq import dead_letter_body
@@ -80,7 +80,7 @@ class BatchLimits:
 def process_batch(
     event: Mapping[str, Any],
     *,
-    engine: SearchEngine,
+    engine: IndexWriter,
     bucket: str,
     region: str,
     read_object: ReadObject,

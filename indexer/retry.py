@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from catalog.engine.port import EngineError, Operation, OpResult, Outcome, SearchEngine
+from catalog.engine.port import EngineError, IndexWriter, Operation, OpResult, Outcome
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ChunkResult:
 
 
 def apply_with_retry(
-    engine: SearchEngine,
+    engine: IndexWriter,
     ops: Sequence[Operation],
     budget_ms: Callable[[], float],
     *,

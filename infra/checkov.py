@@ -35,6 +35,8 @@ def _no_reserved_concurrency(res: CfnResource) -> bool:
 
 
 FUNCTION = "AWS::Lambda::Function"
+# CDK's singleton provider function behind every s3_deployment.BucketDeployment (the search page)
+BUCKET_DEPLOYMENT_ID = "Custom::CDKBucketDeployment*"
 DEPLOY_TIME_ONLY = ("Runs only while CloudFormation deploys the stack (a custom resource handler), once per "
                     "create or update: there is no traffic to bound with reserved concurrency")
 
@@ -84,6 +86,25 @@ SUPPRESSIONS: tuple[Suppression, ...] = (
     Suppression("CKV_AWS_21", "AWS::S3::Bucket",
                 "Canary runs are written once under new keys and expire after 30 days: nothing to version",
                 path="Canary/Artifacts/Resource"),
+    Suppression("CKV_AWS_18", "AWS::S3::Bucket",
+                "This is the search page's CloudFront log bucket: logging its own access would log the log "
+                "writes themselves", path="Site/Logs/Resource"),
+    Suppression("CKV_AWS_21", "AWS::S3::Bucket",
+                "CloudFront writes each log object once under a new key: versions would keep nothing that is "
+                "ever overwritten", path="Site/Logs/Resource"),
+    Suppression("CKV_AWS_21", "AWS::S3::Bucket",
+                "The search page's files are built from the repository (web/) and rewritten by every deploy: "
+                "the repository is their history, and a rollback is a deploy of the previous commit",
+                path="Site/Bucket/Resource"),
+    Suppression("CKV_AWS_68", "AWS::CloudFront::Distribution",
+                "The distribution serves only the static, cached search page; every dynamic request goes to the "
+                "search API, whose regional WAF (rate rule, common and known-bad-inputs rule sets) guards it",
+                path="Site/Distribution/Resource"),
+    Suppression("CKV_AWS_111", "AWS::IAM::Policy",
+                "CDK's BucketDeployment provider: its only unconstrained grant is cloudfront:CreateInvalidation "
+                "and GetInvalidation on '*' (as CDK writes it), used at deploy time to invalidate the page",
+                path=f"{BUCKET_DEPLOYMENT_ID}/ServiceRole/DefaultPolicy/Resource"),
+    Suppression("CKV_AWS_115", FUNCTION, DEPLOY_TIME_ONLY, path=f"{BUCKET_DEPLOYMENT_ID}/Resource"),
     Suppression("CKV_AWS_317", "AWS::OpenSearchService::Domain",
                 "OpenSearch publishes audit logs only with fine-grained access control; this domain authorizes "
                 "with its IAM resource policy (two Lambda roles, SigV4) instead (README, OpenSearch profiles)"),

@@ -60,10 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                        ("run", "run the drill with --execute (exit 1 if it fails); without, same as plan")):
         p = dsub.add_parser(name, help=text)
         p.add_argument("--region", required=True, help="the region to take out")
-        p.add_argument("--method", choices=("maintenance", "health-check"), default="health-check",
-                       help="maintenance switch on, or invert the Route 53 health check (default)")
+        p.add_argument("--method", choices=("maintenance", "health-check", "region-down"), default="health-check",
+                       help="maintenance switch on, invert the Route 53 health check (default), or make the "
+                            "region's API itself fail (sandbox: its front answers 503; AWS: stage throttled to 0)")
         if name == "run":
             p.add_argument("--execute", action="store_true", help="really inject the failure (restored afterwards)")
+            p.add_argument("--load", type=float, metavar="N",
+                           help="keep N shopper requests/s through the global name during the whole drill and "
+                                "report what shoppers saw in each phase")
+            p.add_argument("--load-seed", type=int, default=0, help="seed of the load's request mix (default 0)")
+            p.add_argument("--chart", metavar="FILE.svg",
+                           help="with --load: write an SVG timeline of what shoppers saw (rate, errors, p99, "
+                                "region; inject, detection, restore marked)")
         _target_args(p)
         p.set_defaults(func=_drill)
 
@@ -195,15 +203,27 @@ def _reindex(args: argparse.Namespace) -> int:
 def _drill(args: argparse.Namespace) -> int:
     from replication.drill import Drill, DrillError, plan_steps
 
+    if getattr(args, "chart", None) and not getattr(args, "load", None):
+        raise CLIError("--chart needs --load (the chart shows what shoppers saw)")
     with _target(args) as target:
         region = _require_region(target, args.region)
         try:
-            drill = Drill(target, region, args.method, echo=None if args.json else _stderr)
+            drill = Drill(target, region, args.method, echo=None if args.json else _stderr,
+                          load_rps=getattr(args, "load", None), load_seed=getattr(args, "load_seed", 0))
         except DrillError as exc:
             raise CLIError(str(exc)) from None
         if args.drill_command == "run" and args.execute:
             report = drill.run()
             _emit(args, report.to_dict(), report.render)
+            if getattr(args, "chart", None) and report.shoppers:
+                from pathlib import Path
+
+                from replication.drill_chart import timeline_svg
+
+                Path(args.chart).write_text(timeline_svg(
+                    report.shoppers, f"drill: {report.region} via {report.method} ({report.target}), "
+                                     f"{report.shoppers['rps']:g} req/s"))
+                _stderr(f"chart: {args.chart}")
             return EXIT_OK if report.passed else EXIT_FINDINGS
         report = drill.plan()
         steps = plan_steps(target, region, args.method, report.survivor)

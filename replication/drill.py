@@ -4,8 +4,11 @@
    index lag (``IteratorAge``), their latest minute within the last two, under the
    thresholds; refuse if taking this region out would leave no healthy region to serve
    (with failover routing: the other record's region).
-2. **Inject**: the region's maintenance switch ``on`` (its ``/health`` answers 503), or
-   its Route 53 health check ``Inverted``.
+2. **Inject**: the region's maintenance switch ``on`` (its ``/health`` answers 503), its
+   Route 53 health check ``Inverted`` (both take the region out of DNS while it still
+   answers), or ``region-down``: the region's API itself fails (sandbox: its front answers
+   503 to everything; AWS: its stage throttled to zero, so API Gateway answers 429), which
+   shoppers see until detection and their resolvers' TTL move them.
 3. **Observe**: poll the health check status and the DNS answer (through the target's
    :class:`~replication.routing.RoutingObserver`) and probe ``/search`` through the global
    name; record the time to detection (status unhealthy) and the RTO (first search served
@@ -15,6 +18,12 @@
    region's table and index (``lost_writes`` counts those that are not).
 5. **Restore** always (``finally``; Ctrl-C and SIGTERM included), then verify failback:
    the region healthy again and the answer back to what it was. Canaries are deleted.
+With ``load_rps`` (``drill run --load N``), a steady open-loop load of the shopper mix
+(:mod:`loadgen`) runs through the global name from before the injection until after the
+failback, and the report adds what shoppers saw in each phase (before, failover, failed
+over, failback, after): requests sent and failed (by kind), error rate, p99, the longest
+run of failed requests, and the serving region second by second.
+
 6. **Report**: markdown, or a JSON object (``passed``, ``detection_seconds``,
    ``rto_seconds``, ``lost_writes``, ``timeline``, ...) judged against
    ``thresholds.drill_detection_seconds`` (default: interval x threshold + 1 s of the
@@ -44,7 +53,8 @@ from replication.sources import batch_get
 from replication.status import Check, limit_check, metric_latest
 from replication.targets import Target
 
-METHODS = ("maintenance", "health-check")
+METHODS = ("maintenance", "health-check", "region-down")
+PHASES = ("before", "failover", "failed over", "failback", "after")
 CANARY_PREFIX = "drill-canary-"
 MAX_CANARIES = 30
 
@@ -85,6 +95,7 @@ class DrillReport:
     watched: list[str] = field(default_factory=list)  # the health checks and canaries this drill read
     timeline: list[Event] = field(default_factory=list)
     started_at: str = ""
+    shoppers: dict[str, Any] | None = None  # drill run --load: what shoppers saw (see shopper_figures)
 
     @property
     def preflight_ok(self) -> bool:
@@ -201,8 +212,12 @@ def watched(target: Target, minutes: int = 15) -> list[str]:
 
 def plan_steps(target: Target, region: str, method: str, survivor: str | None) -> list[str]:
     cfg = target.config
-    inject = (f"set SSM {cfg.maintenance_parameter(region)} = on" if method == "maintenance"
-              else f"invert the Route 53 health check of {region}")
+    inject = {"maintenance": f"set SSM {cfg.maintenance_parameter(region)} = on",
+              "health-check": f"invert the Route 53 health check of {region}",
+              "region-down": f"take {region}'s API down (" + (
+                  "its sandbox front answers 503" if target.kind == "sandbox" else
+                  f"stage {cfg.aws.stage_name if cfg.aws else '?'} of {cfg.name_prefix}-search-{region} "
+                  "throttled to 0 requests/s") + ")"}[method]
     return [
         f"preflight: all regions healthy, lag under thresholds, {survivor or 'NO REGION'} can serve",
         f"inject: {inject}",
@@ -218,9 +233,19 @@ def plan_steps(target: Target, region: str, method: str, survivor: str | None) -
 class Drill:
     def __init__(self, target: Target, region: str, method: str = "health-check", *,
                  echo: Callable[[str], Any] | None = None, canary_interval: float = 1.0,
-                 verify_seconds: float | None = None) -> None:
+                 verify_seconds: float | None = None, load_rps: float | None = None, load_seed: int = 0,
+                 load_settle_seconds: float = 3.0) -> None:
         if method not in METHODS:
             raise DrillError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+        if load_rps is not None and load_rps <= 0:
+            raise DrillError(f"--load must be above 0 requests/s, got {load_rps:g}")
+        if load_rps and not target.global_url:
+            raise DrillError("--load needs the target's global URL")
+        self.load_rps = load_rps
+        self.load_seed = load_seed
+        self.load_settle = load_settle_seconds  # seconds of load before the injection and after the failback
+        self._load: _BackgroundLoad | None = None
+        self.marks: dict[str, float] = {}  # inject, moved, restore, failback: seconds on the timeline
         self.t = target
         self.cfg = target.config
         self.region = self.cfg.require_region(region)
@@ -260,6 +285,9 @@ class Drill:
         tl.add(f"DNS answer before: {rep.answer_before}")
         with _interrupts_as_keyboard_interrupt():
             try:
+                if self.load_rps:
+                    self._load = _BackgroundLoad(self.t.global_url or "", self.load_rps, self.load_seed, tl).start()
+                    time.sleep(self.load_settle)
                 self._inject(tl)
                 self._observe(tl)
                 self._verify_survivor(tl)
@@ -278,6 +306,18 @@ class Drill:
             except Exception as exc:  # the region is restored; report what could not be verified
                 rep.failures.append(f"error: {type(exc).__name__}: {exc}")
                 tl.add(f"error: {exc}")
+        if self._load is not None:
+            if not rep.interrupted:
+                time.sleep(self.load_settle)
+            records = self._load.stop()
+            if rep.detection_seconds is not None and "inject" in self.marks:
+                self.marks["detected"] = round(self.marks["inject"] + rep.detection_seconds, 3)
+            tl.add(f"load stopped: {len(records)} shopper requests")
+            rep.shoppers = shopper_figures(records, self.marks, self.load_rps or 0, round(tl.elapsed(), 3))
+            for phase in rep.shoppers["phases"]:
+                if phase["name"] in ("before", "after") and phase["failed"]:
+                    rep.failures.append(f"shoppers saw {phase['failed']} failed requests {phase['name']} the drill "
+                                        f"({phase['errors']})")
         self._judge()
         tl.add("PASSED" if rep.passed else "FAILED: " + "; ".join(rep.failures))
         rep.timeline = tl.events
@@ -296,6 +336,9 @@ class Drill:
             self._restore = restore
             ssm.put_parameter(Name=name, Value="on", Type="String", Overwrite=True)
             tl.add(f"inject: {name} = on")
+        elif self.method == "region-down":
+            self._restore = region_down(self.t, self.region)
+            tl.add(f"inject: {self.region}'s API down")
         else:
             r53 = self.t.client("route53", self.cfg.primary)
             hc = find_health_checks(r53, self.cfg.regions)[self.region]
@@ -303,6 +346,7 @@ class Drill:
             set_inverted(r53, hc["Id"], True)
             tl.add(f"inject: health check {hc['Id']} inverted")
         self._t_inject = time.monotonic()
+        self.marks["inject"] = round(self._t_inject - tl.start, 3)
 
     def _restore_and_failback(self, tl: Timeline) -> None:
         rep = self.report
@@ -312,6 +356,7 @@ class Drill:
             self._restore()
             rep.restored = True
             t_restore = time.monotonic()
+            self.marks["restore"] = round(t_restore - tl.start, 3)
             tl.add("restore: injection undone")
         except Exception as exc:
             rep.failures.append(f"RESTORE FAILED: {exc}: undo it by hand")
@@ -336,6 +381,7 @@ class Drill:
                 tl.add(f"failback: DNS answer back to {rep.answer_before}")
             if healthy_at and answer_at:
                 rep.failback_seconds = round(max(healthy_at, answer_at) - t_restore, 3)
+                self.marks["failback"] = round(max(healthy_at, answer_at) - tl.start, 3)
                 return
             time.sleep(self.t.poll_seconds)
         rep.failures.append(f"failback not seen within {deadline - t_restore:.0f}s")
@@ -361,9 +407,11 @@ class Drill:
                 if not serving:
                     if rep.detection_seconds is not None:
                         rep.rto_seconds = 0.0
+                        self.marks["moved"] = self.marks["inject"]
                         tl.add(f"{self.region} was not serving: traffic did not need to move")
                 elif self._traffic_moved(answer, tl):
                     rep.rto_seconds = round(time.monotonic() - self._t_inject, 3)
+                    self.marks["moved"] = round(self._t_inject + rep.rto_seconds - tl.start, 3)
                     if rep.detection_seconds is None:
                         # Route 53 moves traffic only after the check turned unhealthy: the
                         # status poll above ran just before the flip, the search probe just after
@@ -490,6 +538,129 @@ class Drill:
         rep.passed = not rep.failures and rep.preflight_ok
 
 
+# ---------------------------------------------------------------- region-down
+def region_down(target: Target, region: str) -> Callable[[], None]:
+    """Make the region's API itself fail; returns the restore.
+
+    * sandbox: the region's front answers 503 to every request, ``/health`` included
+      (:func:`sandbox.faults.set_region_down`);
+    * AWS: the API's stage throttled to 0 requests/s and a burst of 0 (``*/*`` method
+      settings), so API Gateway answers 429 to everything, the health check's ``/health``
+      included; the restore puts the previous rate and burst back.
+    """
+    cfg = target.config
+    if target.kind == "sandbox":
+        from sandbox.faults import set_region_down
+
+        set_region_down(cfg, [region])
+        return lambda: set_region_down(cfg, [])
+    if cfg.aws is None:
+        raise DrillError("region-down on AWS needs the [aws] section (stage name)")
+    apigw = target.client("apigateway", region)
+    name = f"{cfg.name_prefix}-search-{region}"
+    api_id = next((a["id"] for page in apigw.get_paginator("get_rest_apis").paginate() for a in page["items"]
+                   if a["name"] == name), None)
+    if api_id is None:
+        raise DrillError(f"no REST API named {name} in {region}")
+    stage = cfg.aws.stage_name
+    before = apigw.get_stage(restApiId=api_id, stageName=stage).get("methodSettings", {}).get("*/*", {})
+    rate = before.get("throttlingRateLimit", cfg.aws.api_throttle_rate)
+    burst = before.get("throttlingBurstLimit", cfg.aws.api_throttle_burst)
+
+    def throttle(r: float, b: int) -> None:
+        apigw.update_stage(restApiId=api_id, stageName=stage, patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(r)},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(b)}])
+
+    throttle(0, 0)
+    return lambda: throttle(rate, burst)
+
+
+# ---------------------------------------------------------------- shoppers under load
+class _BackgroundLoad:
+    """The shopper mix at a constant rate through ``url`` in a thread, until :meth:`stop`;
+    records are timed on the drill's timeline."""
+
+    def __init__(self, url: str, rps: float, seed: int, tl: Timeline) -> None:
+        from loadgen.mix import RequestMix, sample_catalog
+        from loadgen.runner import HttpSender, Recorder, get_json_from
+
+        self.mix = RequestMix(sample_catalog(get_json_from(url, 5.0)), None, seed)
+        self.sender = HttpSender(url, timeout=5.0)
+        self.rps = rps
+        self.tl = tl
+        self.recorder = Recorder()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._offset = 0.0
+
+    def start(self) -> _BackgroundLoad:
+        from loadgen.runner import run_open_loop
+
+        begin = time.monotonic()
+        self._offset = begin - self.tl.start
+        self._thread = threading.Thread(
+            target=run_open_loop, args=(self.sender, self.mix, self.rps),
+            kwargs={"duration": None, "stop": self._stop, "recorder": self.recorder, "start": begin},
+            name="drill-load", daemon=True)
+        self._thread.start()
+        self.tl.add(f"load: {self.rps:g} shopper requests/s through {self.sender.host}:{self.sender.port or ''}")
+        return self
+
+    def stop(self) -> list[Any]:
+        from dataclasses import replace
+
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        return [replace(r, t=round(r.t + self._offset, 3)) for r in self.recorder.snapshot()]
+
+
+def phase_bounds(marks: dict[str, float], end: float) -> list[tuple[str, float, float]]:
+    """(name, from, to) of the drill's phases on its timeline: before the injection,
+    failover (until traffic moved), failed over (until the restore), failback (until the
+    failback was seen), after. A moment never reached ends its phase at the next one known."""
+    order = [("before", 0.0), ("failover", marks.get("inject")), ("failed over", marks.get("moved")),
+             ("failback", marks.get("restore")), ("after", marks.get("failback"))]
+    known = [(name, t) for name, t in order if t is not None]
+    return [(name, t, known[i + 1][1] if i + 1 < len(known) else end) for i, (name, t) in enumerate(known)]
+
+
+def shopper_figures(records: list[Any], marks: dict[str, float], rps: float, end: float) -> dict[str, Any]:
+    """What shoppers saw: per phase (:func:`phase_bounds`) the figures of
+    :class:`loadgen.runner.Figures`, the whole drill's, and second by second the requests,
+    failures, p99 and the region that served most of them (``regions_over_time`` merges
+    equal seconds into spans)."""
+    from loadgen.runner import Figures
+
+    def summary(name: str, a: float, b: float, recs: list[Any]) -> dict[str, Any]:
+        f = Figures.of(recs)
+        return {"name": name, "from": round(a, 3), "to": round(b, 3), "sent": f.sent, "failed": f.failed,
+                "error_rate": f.error_rate, "errors": f.errors, "p99_ms": f.latency_ms["p99"],
+                "longest_failure_run": f.longest_failure_run,
+                "longest_failure_seconds": f.longest_failure_seconds, "regions": f.regions}
+
+    phases = [summary(n, a, b, [r for r in records if a <= r.t < b]) for n, a, b in phase_bounds(marks, end)]
+    whole = summary("whole drill", 0.0, end, records)
+    series: list[dict[str, Any]] = []
+    by_second: dict[int, list[Any]] = {}
+    for r in records:
+        by_second.setdefault(int(r.t), []).append(r)
+    for s in sorted(by_second):
+        f = Figures.of(by_second[s])
+        ok_regions = [r.region for r in by_second[s] if not r.error and r.region]
+        region = max(set(ok_regions), key=ok_regions.count) if ok_regions else None
+        series.append({"t": s, "sent": f.sent, "failed": f.failed, "p99_ms": f.latency_ms["p99"], "region": region})
+    spans: list[dict[str, Any]] = []
+    for point in series:
+        if spans and spans[-1]["region"] == point["region"]:
+            spans[-1]["to"] = point["t"] + 1
+        else:
+            spans.append({"from": point["t"], "to": point["t"] + 1, "region": point["region"]})
+    return {"rps": rps, "marks": dict(marks), "phases": phases, "whole": whole, "series": series,
+            "regions_over_time": spans}
+
+
 @contextlib.contextmanager
 def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
     """SIGTERM (like Ctrl-C) unwinds into the drill's ``finally`` that restores the region."""
@@ -538,9 +709,28 @@ def render_markdown(rep: DrillReport) -> str:
     if rep.timeline:
         lines += ["", "## Timeline", "", "| t (s) | event |", "|---:|---|"]
         lines += [f"| {e.t:.2f} | {e.event} |" for e in rep.timeline]
+    if rep.shoppers:
+        lines += ["", *render_shoppers(rep.shoppers)]
     if rep.failures:
         lines += ["", "## Failures", ""] + [f"- {f}" for f in rep.failures]
     return "\n".join(lines)
+
+
+def render_shoppers(sh: dict[str, Any]) -> list[str]:
+    """The "What shoppers saw" section of the markdown report."""
+    lines = [f"## What shoppers saw ({sh['rps']:g} requests/s through the global name)", "",
+             "| phase | from (s) | to (s) | sent | failed | error rate | errors | p99 (ms) | longest failure run |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---|"]
+    for p in [*sh["phases"], sh["whole"]]:
+        errors = ", ".join(f"{k} {v}" for k, v in p["errors"].items()) or "-"
+        p99 = "n/a" if p["p99_ms"] is None else f"{p['p99_ms']:,.1f}"
+        run = f"{p['longest_failure_run']} over {p['longest_failure_seconds']:.2f} s" if p["longest_failure_run"] \
+            else "-"
+        lines.append(f"| {p['name']} | {p['from']:.2f} | {p['to']:.2f} | {p['sent']} | {p['failed']} | "
+                     f"{p['error_rate']:.2%} | {errors} | {p99} | {run} |")
+    lines += ["", "Serving region over time: " + "; ".join(
+        f"{s['from']}-{s['to']} s {s['region'] or 'none (all failed)'}" for s in sh["regions_over_time"])]
+    return lines
 
 
 def _yes(ok: bool) -> str:

@@ -130,6 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ApiGatewayServer(ThreadingHTTPServer):
+    request_queue_size = 128  # not socketserver's 5: see sandbox.router.GlobalRouter
     daemon_threads = True
     allow_reuse_address = True
 

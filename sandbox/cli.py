@@ -125,7 +125,7 @@ def _up_foreground(cfg: Any, args: argparse.Namespace) -> int:
             print("Ctrl-C stops it.", flush=True)
 
     try:
-        serve(cfg, stop, ready)
+        serve(cfg, stop, ready, progress=lambda message: print(f"sandbox: {message}", file=sys.stderr, flush=True))
     except SandboxError as exc:
         raise CLIError(str(exc)) from None
     finally:
@@ -134,6 +134,15 @@ def _up_foreground(cfg: Any, args: argparse.Namespace) -> int:
     if not args.json:
         print("sandbox stopped")
     return EXIT_OK
+
+
+def _relay_progress(log_path: Path, shown: int) -> int:
+    """Echo the supervisor's new ``sandbox: ...`` progress lines (the first synthesis) to stderr."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    for line in lines[shown:]:
+        if line.startswith("sandbox: "):
+            print(line, file=sys.stderr, flush=True)
+    return len(lines)
 
 
 def _up_detached(cfg: Any, args: argparse.Namespace) -> int:
@@ -149,7 +158,9 @@ def _up_detached(cfg: Any, args: argparse.Namespace) -> int:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=os.getcwd())
+    shown = 0
     while True:
+        shown = _relay_progress(log_path, shown)
         endpoints = read_endpoints(cfg)
         if endpoints is not None and endpoints.pid == proc.pid:
             break

@@ -54,7 +54,7 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
     from sandbox.state import planned_endpoints
     from sandbox.supervisor import Sandbox
 
-    sandbox = Sandbox(cfg)
+    sandbox = Sandbox(cfg, progress=lambda message: _say(f"sandbox: {message}"))
     _say("== 1. start the two-region sandbox")
     try:
         endpoints = sandbox.start()

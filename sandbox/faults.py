@@ -1,4 +1,5 @@
-"""Fault injection for tests: make the sandbox's indexer fail for chosen products.
+"""Fault injection for tests and drills: make the sandbox's indexer fail for chosen products,
+or a region's API front answer 503 (``region_down``, see :class:`RegionDownFront`).
 
 ``<sandbox.state_dir>/faults.json``::
 
@@ -77,3 +78,56 @@ class FaultyIndexer:
                         return response
                 return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
         return self.handler(event, context)
+
+
+# ---------------------------------------------------------------- a region's front down
+def set_region_down(cfg: DeploymentConfig, regions: Iterable[str] = ()) -> Path:
+    """Make these regions' API fronts answer 503 to everything, ``/health`` included (empty:
+    all up); the indexer faults in the same file are kept. ``storefront drill --method
+    region-down`` uses it in the sandbox."""
+    path = faults_path(cfg)
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data["region_down"] = sorted(regions)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+    return path
+
+
+class RegionDownFront:
+    """The region's API Gateway front: while ``path`` lists the region under
+    ``region_down``, every request is answered 503 without reaching the function (as a
+    WAF block-all rule or a stage throttled to zero would refuse it); else ``invoke``."""
+
+    def __init__(self, invoke: Callable[[dict[str, Any]], Any], path: str | os.PathLike[str], region: str) -> None:
+        self.invoke = invoke
+        self.path = Path(path)
+        self.region = region
+        self._stamp: tuple[int, int] | None = None
+        self._down = False
+
+    def down(self) -> bool:
+        try:
+            st = self.path.stat()
+        except OSError:
+            self._stamp, self._down = None, False
+            return False
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            try:
+                self._down = self.region in json.loads(self.path.read_text()).get("region_down", [])
+            except (OSError, ValueError, AttributeError, TypeError):
+                self._down = False
+            self._stamp = stamp
+        return self._down
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        if self.down():
+            return {"statusCode": 503, "headers": {"Content-Type": "application/json", "Retry-After": "5"},
+                    "body": json.dumps({"message": "Service Unavailable", "region_down": self.region})}
+        return self.invoke(event)

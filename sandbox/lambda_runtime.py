@@ -1,8 +1,9 @@
 """EMULATION of AWS Lambda event source mappings and the invoke context (moto runs no code).
 
 moto would drain a stream into a Lambda it cannot run, so the sandbox never creates event
-source mappings in moto; each region process runs these pollers instead, and calls the
-real handler in-process with the event shape Lambda uses:
+source mappings in moto; each region process runs these pollers instead, with the settings
+of the synthesized template's mappings (:func:`sandbox.region.event_sources`), and calls
+the real handler in-process with the event shape Lambda uses:
 
 * **DynamoDB Streams** (:class:`StreamEventSource`): polls each shard (AWS polls about four
   times a second), builds batches of up to ``batch_size`` records (default 100) from one
@@ -19,9 +20,9 @@ real handler in-process with the event shape Lambda uses:
   (:class:`replication.dlq.StreamPointer`: ``DDBStreamBatchInfo`` with the shard, the first
   and last sequence numbers of the records not done, ``RetryAttemptsExhausted`` or
   ``RecordAgeExceeded``) is handed to ``on_failure`` (the region's DLQ) and the shard moves
-  on. If that send fails, the batch is retried instead. Not emulated: bisecting a batch on
-  a function error. After each batch the ``AWS/Lambda IteratorAge`` metric (ms,
-  FunctionName) is published.
+  on. If that send fails, the batch is retried instead. Without ``ReportBatchItemFailures``
+  the response is ignored, as on AWS. Not emulated: bisecting a batch on a function error.
+  After each batch the ``AWS/Lambda IteratorAge`` metric (ms, FunctionName) is published.
 * **SQS** (:class:`QueueEventSource`): receives up to ``batch_size`` messages (default 10),
   within ``batching_window`` seconds; deletes the messages that succeeded; failed ones
   (listed by ``messageId`` in ``batchItemFailures``, or all on an exception) are left to
@@ -151,8 +152,9 @@ class StreamEventSource(_Poller):
                  idle_seconds: float = 0.25, metrics: MetricsPublisher | None = None, *,
                  max_retries: int = -1, max_record_age: float = -1, on_failure: Callable[[str], Any] | None = None,
                  function_arn: str = "", clock: Callable[[], float] = time.time,
-                 backoff: Callable[[int], float] | None = None) -> None:
+                 backoff: Callable[[int], float] | None = None, report_batch_item_failures: bool = True) -> None:
         super().__init__(f"esm-stream-{region}", idle_seconds)
+        self.report_batch_item_failures = report_batch_item_failures
         self.max_retries = max_retries
         self.max_record_age = max_record_age
         self.on_failure = on_failure
@@ -264,6 +266,8 @@ class StreamEventSource(_Poller):
             log.warning("%s: handler raised; retrying the batch:\n%s", self.function_name, traceback.format_exc())
             self._raised = True
             return 0
+        if not self.report_batch_item_failures:
+            return None  # Lambda reads no response without ReportBatchItemFailures
         failures = (response or {}).get("batchItemFailures") if isinstance(response, dict) else None
         if not failures:
             return None
@@ -284,8 +288,9 @@ class StreamEventSource(_Poller):
 class QueueEventSource(_Poller):
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], sqs: Any, queue_url: str, queue_arn: str,
                  region: str, function_name: str, batch_size: int = 10, batching_window: float = 0.0,
-                 idle_seconds: float = 0.5) -> None:
+                 idle_seconds: float = 0.5, *, report_batch_item_failures: bool = True) -> None:
         super().__init__(f"esm-sqs-{region}", idle_seconds)
+        self.report_batch_item_failures = report_batch_item_failures
         self.invoke = invoke
         self.sqs = sqs
         self.queue_url = queue_url
@@ -323,7 +328,7 @@ class QueueEventSource(_Poller):
             self.failures += 1
             return True
         failed = set()
-        if isinstance(response, dict):
+        if isinstance(response, dict) and self.report_batch_item_failures:
             failed = {str(f.get("itemIdentifier")) for f in response.get("batchItemFailures") or []}
         done = [m for m in messages if m["MessageId"] not in failed]
         if failed:

@@ -1,16 +1,17 @@
 """One sandbox region: a child process with that region's environment.
 
-Started by the supervisor as ``python -m sandbox.region '<spec json>'`` with the
-region's Lambda environment (``AWS_REGION``, ``AWS_ENDPOINT_URL``, the engine variables,
-``DLQ_URL``, ``CONTENT_BUCKET``, ``MAINTENANCE_PARAMETER``, ...). It makes sure the
-region's index exists behind its alias, imports the real handlers (configured only by
-that environment), runs the event source mappings into the indexer and serves the search
-handler over HTTP, until SIGTERM/SIGINT.
+Started by the supervisor as ``python -m sandbox.region '<spec json>'``. The spec holds
+what the synthesized template says of the region's indexer and search functions
+(:mod:`sandbox.deployed`): handler string, environment (the sandbox's values), timeout,
+memory, and the indexer's event source mappings. The process makes sure the region's
+index exists behind its alias, starts each function from its asset in its own interpreter
+under its own environment (:mod:`sandbox.function_process`), runs the event source
+mappings into the indexer with the template's settings and serves the search handler
+over HTTP, until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -18,11 +19,36 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 READY = "SANDBOX-REGION-READY"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function as the template declares it (environment resolved for the sandbox)."""
+
+    name: str
+    handler: str  # "module.attribute", as Lambda's Handler
+    environment: dict[str, str]
+    timeout_seconds: float
+    memory_mb: int
+    paths: list[str]  # its import path: the asset built for this host, the runtime's packages
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """An event source mapping's settings (:class:`infra.deployed.EventSourceMapping`), the sandbox's queues."""
+
+    batch_size: int
+    batching_window_seconds: float
+    report_batch_item_failures: bool
+    starting_position: str | None = None
+    max_retries: int = -1
+    max_record_age_seconds: int = -1
+    on_failure_url: str | None = None  # the sandbox's queue for the template's on-failure destination
+    queue_url: str = ""  # the SQS source's queue in the sandbox
 
 
 @dataclass(frozen=True)
@@ -33,26 +59,13 @@ class RegionSpec:
     host: str
     port: int
     stream_arn: str
-    queue_url: str
     queue_arn: str
-    indexer_function_name: str
-    search_function_name: str
-    indexer: str = "indexer.handler:lambda_handler"
-    search: str = "search_api.handler:lambda_handler"
-    stream_batch_size: int = 100
-    stream_batching_window: float = 0.0
+    indexer: FunctionSpec
+    search: FunctionSpec
+    stream_source: SourceSpec
+    queue_source: SourceSpec
     stream_poll_seconds: float = 0.2
-    # Lambda allows up to 10,000 SQS messages per batch with a batching window; 100 within
-    # 0.5 s keeps bulk content loads from committing the embedded index every 10 objects.
-    queue_batch_size: int = 100
-    queue_batching_window: float = 0.5
     queue_poll_seconds: float = 0.5
-    indexer_timeout_seconds: float = 60.0
-    search_timeout_seconds: float = 29.0
-    # the stream event source gives a batch up after these (-1: never), sending Lambda's
-    # on-failure record to the DLQ (``DLQ_URL``); the supervisor passes ``[aws]``'s values
-    stream_max_retries: int = -1
-    stream_max_record_age_seconds: int = -1
     faults_file: str = ""  # sandbox.faults: make the indexer fail for chosen products (tests)
 
     def to_json(self) -> str:
@@ -60,19 +73,37 @@ class RegionSpec:
 
     @classmethod
     def from_json(cls, text: str) -> RegionSpec:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        for key in ("indexer", "search"):
+            data[key] = FunctionSpec(**data[key])
+        for key in ("stream_source", "queue_source"):
+            data[key] = SourceSpec(**data[key])
+        return cls(**data)
 
 
-def load_handler(dotted: str) -> Callable[[dict[str, Any], Any], Any]:
-    module, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module), attr or "lambda_handler")
+def start_functions(functions: list[FunctionSpec]) -> list[Any]:
+    """Each function in its own interpreter (:class:`sandbox.function_process.FunctionProcess`), started
+    side by side; raises the first init error (``FunctionInitError``, naming the handler's cause)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.function_process import FunctionProcess
+
+    processes = [FunctionProcess(fn.handler, fn.paths, fn.environment) for fn in functions]
+    with ThreadPoolExecutor(len(processes)) as pool:
+        futures = [pool.submit(p.start) for p in processes]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        for p in processes:
+            p.stop()
+        raise errors[0]
+    return processes
 
 
-def ensure_index() -> str:
+def ensure_index(env: dict[str, str]) -> str:
     """Create the region's physical index and point the alias at it, unless it exists."""
     from catalog.engine import engine_from_env
 
-    engine = engine_from_env()
+    engine = engine_from_env(env)
     try:
         target = engine.alias_target()
         if target is None:
@@ -83,38 +114,54 @@ def ensure_index() -> str:
         engine.close()
 
 
+def event_sources(spec: RegionSpec, indexer: Any, reader: Any, sqs: Any, metrics: Any = None) -> list[Any]:
+    """The indexer's stream and queue event source mappings, with the template's settings."""
+    from sandbox.lambda_runtime import QueueEventSource, StreamEventSource
+
+    st, qu = spec.stream_source, spec.queue_source
+    on_failure = st.on_failure_url
+    return [
+        StreamEventSource(indexer, reader, spec.region, spec.indexer.name, st.batch_size,
+                          st.batching_window_seconds, spec.stream_poll_seconds, metrics,
+                          max_retries=st.max_retries, max_record_age=st.max_record_age_seconds,
+                          on_failure=(lambda body: sqs.send_message(QueueUrl=on_failure, MessageBody=body))
+                          if on_failure else None,
+                          function_arn=indexer.function_arn,
+                          report_batch_item_failures=st.report_batch_item_failures),
+        QueueEventSource(indexer, sqs, qu.queue_url, spec.queue_arn, spec.region, spec.indexer.name,
+                         qu.batch_size, qu.batching_window_seconds, spec.queue_poll_seconds,
+                         report_batch_item_failures=qu.report_batch_item_failures),
+    ]
+
+
 def run(spec: RegionSpec, stop: threading.Event) -> None:
     from sandbox.apigw import ApiGatewayServer
     from sandbox.aws import client
-    from sandbox.lambda_runtime import Invoker, QueueEventSource, StreamEventSource
+    from sandbox.lambda_runtime import Invoker
     from sandbox.metrics import MetricsPublisher
     from sandbox.streams import StreamReader
 
-    ensure_index()
-    handler = load_handler(spec.indexer)
+    ensure_index(spec.indexer.environment)
+    functions = start_functions([spec.indexer, spec.search])
+    handler, search_handler = functions
     if spec.faults_file:
         from sandbox.faults import FaultyIndexer
 
         handler = FaultyIndexer(handler, spec.faults_file)
-    indexer = Invoker(handler, spec.indexer_function_name, spec.region, spec.account, spec.indexer_timeout_seconds)
+    indexer = Invoker(handler, spec.indexer.name, spec.region, spec.account, spec.indexer.timeout_seconds,
+                      spec.indexer.memory_mb)
     sqs = client("sqs", spec.region, spec.endpoint)
-    dlq_url = os.environ.get("DLQ_URL", "")
-    search = Invoker(load_handler(spec.search), spec.search_function_name, spec.region, spec.account,
-                     spec.search_timeout_seconds)
+    search = Invoker(search_handler, spec.search.name, spec.region, spec.account, spec.search.timeout_seconds,
+                     spec.search.memory_mb)
+    if spec.faults_file:
+        from sandbox.faults import RegionDownFront
+
+        search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
     server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
-    reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn)
-    pollers = [
-        StreamEventSource(indexer, reader, spec.region, spec.indexer_function_name, spec.stream_batch_size,
-                          spec.stream_batching_window, spec.stream_poll_seconds, metrics,
-                          max_retries=spec.stream_max_retries, max_record_age=spec.stream_max_record_age_seconds,
-                          on_failure=(lambda body: sqs.send_message(QueueUrl=dlq_url, MessageBody=body))
-                          if dlq_url else None,
-                          function_arn=indexer.function_arn),
-        QueueEventSource(indexer, sqs, spec.queue_url, spec.queue_arn,
-                         spec.region, spec.indexer_function_name, spec.queue_batch_size,
-                         spec.queue_batching_window, spec.queue_poll_seconds),
-    ]
+    reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn,
+                          spec.stream_source.starting_position or "TRIM_HORIZON")
+    pollers = event_sources(spec, indexer, reader, sqs, metrics)
     for p in pollers:
         p.start()
     print(READY, flush=True)
@@ -127,6 +174,8 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
             p.join(timeout=10)
         server.stop()
         metrics.stop()
+        for fn in functions:
+            fn.stop()
 
 
 def _watch_parent(stop: threading.Event) -> None:

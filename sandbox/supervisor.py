@@ -6,15 +6,17 @@ and starts one child process per region.
 sandbox.supervisor [--config FILE]`` runs one in the foreground until SIGTERM/SIGINT
 (``storefront sandbox up --detach`` starts it so, in its own session).
 
-Start order: moto server -> resources -> replication emulators -> region processes
-(each ready once its index exists, its handlers are imported and its port serves) ->
+Start order: the synthesized app (:mod:`sandbox.deployed`, cached) -> the functions'
+assets built for this host (cached) -> moto server ->
+resources -> replication emulators -> region processes (each given its functions'
+handler, environment, timeout, memory and event sources from the region's search stack
+template; ready once its index exists, its handlers are imported and its port serves) ->
 Route 53 emulator -> global router -> endpoints file.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import shutil
@@ -27,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from catalog.config import AwsConfig, DeploymentConfig, load_config
+from catalog.config import DeploymentConfig, load_config
 from sandbox.aws import lambda_environment
 from sandbox.faults import FAULTS_FILE
 from sandbox.state import (
@@ -47,51 +49,75 @@ STOP_TIMEOUT_SECONDS = 20.0
 ITERATORS_KEPT = 500
 
 
-def region_environment(cfg: DeploymentConfig, endpoints: Endpoints, region: str, dlq_url: str) -> dict[str, str]:
-    """A region process's environment: the Lambda contract's variables, derived from ``cfg``."""
-    env = lambda_environment(endpoints.aws, region)
-    env.update({
-        "SEARCH_ENGINE": "embedded",
-        "EMBEDDED_INDEX_DIR": endpoints.index_dirs[region],
-        "INDEX_ALIAS": cfg.engine.index_alias,
-        "DLQ_URL": dlq_url,
-        "CONTENT_BUCKET": cfg.bucket_name(region),
-        "MAINTENANCE_PARAMETER": cfg.maintenance_parameter(region),
-        # Drills detect a region taken out within interval x threshold + 1 s: the switch
-        # is read fresh on every /health probe in the sandbox.
-        "MAINTENANCE_CACHE_SECONDS": "0",
-        "SEARCH_TIMEOUT_MS": "2000",
-        "BULK_MAX_OPERATIONS": str(cfg.engine.bulk_max_operations),
-        "BULK_MAX_BYTES": str(cfg.engine.bulk_max_bytes),
-        "RETRY_MARGIN_MS": "5000",
-        "POWERTOOLS_SERVICE_NAME": "storefront",
-        "POWERTOOLS_METRICS_NAMESPACE": "Storefront",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: Endpoints, resources: Any,
+                region: str, paths: Mapping[str, list[str]], **extra: Any) -> Any:
+    """A region process's spec: its functions and event sources as the synthesized template declares
+    them, every name and URL resolved to the sandbox's own resources (raises ``TemplateError``);
+    ``paths``: each handler's import path (:func:`function_paths`)."""
+    from infra.deployed import TemplateError
+    from sandbox.deployed import SandboxNames, aws_queue_arn, aws_queue_url, sandbox_environment, sandbox_functions
+    from sandbox.region import FunctionSpec, RegionSpec, SourceSpec
+
+    queues: dict[str, str] = {}
+    for r, res in resources.regions.items():
+        for name, url in ((cfg.queue_name(r), res.queue_url), (cfg.dlq_name(r), res.dlq_url)):
+            queues[aws_queue_url(r, cfg.account, name)] = url
+            queues[aws_queue_arn(r, cfg.account, name)] = url
+    names = SandboxNames(endpoints.aws, queues)
+    credentials = lambda_environment(endpoints.aws, region)
+    fns = sandbox_functions(templates, cfg, region)
+    specs = {role: FunctionSpec(fn.name, fn.handler, sandbox_environment(fn, region, names,
+                                                                        endpoints.index_dirs[region], credentials),
+                                float(fn.timeout_seconds), fn.memory_mb, list(paths[fn.handler]))
+             for role, fn in fns.items()}
+    mappings = fns["indexer"].event_sources
+    queue = [m for m in mappings if m.source_arn.startswith("arn:aws:sqs:")]
+    stream = [m for m in mappings if m not in queue]
+    if len(queue) != 1 or len(stream) != 1:
+        raise TemplateError(f"{fns['indexer'].name}: expected one stream and one queue event source, "
+                            f"found {[m.logical_id for m in mappings]}")
+    st, qu = stream[0], queue[0]
+    res = resources.regions[region]
+    return RegionSpec(
+        region=region, account=cfg.account, endpoint=endpoints.aws, host=cfg.sandbox.host,
+        port=cfg.sandbox.region_port(cfg.regions, region), stream_arn=res.stream_arn, queue_arn=res.queue_arn,
+        indexer=specs["indexer"], search=specs["search"],
+        stream_source=SourceSpec(st.batch_size, float(st.batching_window_seconds), st.report_batch_item_failures,
+                                 st.starting_position, st.max_retries, st.max_record_age_seconds,
+                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None),
+        queue_source=SourceSpec(qu.batch_size, float(qu.batching_window_seconds), qu.report_batch_item_failures,
+                                queue_url=names.queue_url(qu.source_arn)),
+        **extra,
+    )
 
 
-def stream_failure_limits(cfg: DeploymentConfig) -> dict[str, int]:
-    """When the stream event source gives a batch up: ``[aws]``'s ``stream_max_retries`` and
-    ``stream_max_record_age_seconds`` (what the CDK app deploys), else their defaults."""
-    names = ("stream_max_retries", "stream_max_record_age_seconds")
-    if cfg.aws is not None:
-        return {n: getattr(cfg.aws, n) for n in names}
-    defaults = {f.name: f.default for f in dataclasses.fields(AwsConfig)}
-    return {n: defaults[n] for n in names}
+def function_paths(handlers: list[str], progress: Any = None) -> dict[str, list[str]]:
+    """handler -> its import path: its asset built for this host (cached by the asset's hash, shared
+    by every sandbox) and the runtime's packages with the named local addition."""
+    from sandbox.deployed import cache_root
+    from sandbox.function_process import host_asset, runtime_dir
+
+    root = cache_root()
+    runtime = str(runtime_dir(root))
+    out = {}
+    for handler in handlers:
+        t0 = time.monotonic()
+        asset = host_asset(handler, root, progress)
+        out[handler] = [str(asset), runtime]
+        if progress and time.monotonic() - t0 > 1.0:
+            progress(f"built {handler}'s asset in {time.monotonic() - t0:.1f} s")
+    return out
 
 
 class Sandbox:
-    def __init__(self, cfg: DeploymentConfig, *, indexer: str = "indexer.handler:lambda_handler",
-                 search: str = "search_api.handler:lambda_handler", region_overrides: Mapping[str, Any] | None = None,
-                 quiet: bool = True) -> None:
+    def __init__(self, cfg: DeploymentConfig, *, region_overrides: Mapping[str, Any] | None = None,
+                 quiet: bool = True, progress: Any = None) -> None:
         self.cfg = cfg
-        self.indexer = indexer
-        self.search = search
         self.region_overrides = dict(region_overrides or {})
         self.quiet = quiet
+        self.progress = progress
+        self.templates: Mapping[str, Any] = {}
+        self.paths: dict[str, list[str]] = {}
         self.endpoints = planned_endpoints(cfg, os.getpid())
         self.state = state_dir(cfg)
         self.resources: Any = None
@@ -121,7 +147,11 @@ class Sandbox:
         return self.endpoints
 
     def _start(self) -> None:
+        from sandbox.deployed import cloud_assembly
+
         self.state.mkdir(parents=True, exist_ok=True)
+        self.templates = cloud_assembly(self.cfg, self.progress)
+        self.paths = function_paths(self._handlers(), self.progress)
         index_root = self.state / "index"
         shutil.rmtree(index_root, ignore_errors=True)  # the index is derived: a fresh table, a fresh index
         for d in self.endpoints.index_dirs.values():
@@ -148,6 +178,12 @@ class Sandbox:
             self._wait_ready(region)
         self._start_routing()
 
+    def _handlers(self) -> list[str]:
+        from sandbox.deployed import sandbox_functions
+
+        return sorted({fn.handler for r in self.cfg.regions
+                       for fn in sandbox_functions(self.templates, self.cfg, r).values()})
+
     def _start_moto(self) -> None:
         os.environ.setdefault("MOTO_ACCOUNT_ID", self.cfg.account)
         from sandbox.moto_host import MotoHost
@@ -171,18 +207,16 @@ class Sandbox:
                     log.debug("pruning shard iterators in %s: %s", region, exc)
 
     def _spawn(self, region: str) -> None:
-        from sandbox.region import RegionSpec
+        from infra.deployed import TemplateError
 
-        cfg, res = self.cfg, self.resources.regions[region]
-        spec = RegionSpec(
-            region=region, account=cfg.account, endpoint=self.endpoints.aws, host=cfg.sandbox.host,
-            port=cfg.sandbox.region_port(cfg.regions, region), stream_arn=res.stream_arn, queue_url=res.queue_url,
-            queue_arn=res.queue_arn, indexer_function_name=cfg.indexer_function_name(region),
-            search_function_name=cfg.search_function_name(region), indexer=self.indexer, search=self.search,
-            **{**stream_failure_limits(cfg), "faults_file": str(self.state / FAULTS_FILE), **self.region_overrides},
-        )
+        try:
+            spec = region_spec(self.cfg, self.templates, self.endpoints, self.resources, region, self.paths,
+                               **{"faults_file": str(self.state / FAULTS_FILE), **self.region_overrides})
+        except TemplateError as exc:
+            raise SandboxError(f"region {region}: the synthesized app: {exc}") from exc
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "MOTO_"))}
-        env.update(region_environment(cfg, self.endpoints, region, res.dlq_url))
+        env.update(lambda_environment(self.endpoints.aws, region))
+        env["PYTHONUNBUFFERED"] = "1"
         log_path = self.state / "logs" / f"{region}.log"
         self._logs[region] = log_path
         with open(log_path, "wb") as out:
@@ -218,7 +252,7 @@ class Sandbox:
         ).start()
         self._parts.append(r53)
         router = GlobalRouter(cfg.sandbox.host, cfg.sandbox.global_port, self.endpoints.regions, r53.answer_json,
-                              r53.health_checks).start()
+                              r53.health_checks, dns_ttl_seconds=cfg.sandbox.dns_ttl_seconds).start()
         self._parts.append(router)
 
     # ---------------------------------------------------------------- status and stop
@@ -259,9 +293,10 @@ def _quietly(fn: Any) -> None:
         log.warning("while stopping: %s", exc)
 
 
-def serve(cfg: DeploymentConfig, stop: threading.Event, on_ready: Any = None) -> int:
-    """Run a sandbox until ``stop`` is set; ``on_ready(sandbox)`` is called once it serves."""
-    sandbox = Sandbox(cfg)
+def serve(cfg: DeploymentConfig, stop: threading.Event, on_ready: Any = None, progress: Any = None) -> int:
+    """Run a sandbox until ``stop`` is set; ``on_ready(sandbox)`` is called once it serves,
+    ``progress(message)`` on the way (the first synthesis of the app)."""
+    sandbox = Sandbox(cfg, progress=progress)
     try:
         sandbox.start()
         if on_ready:
@@ -288,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         cfg = load_config(args.config)
-        return serve(cfg, stop, lambda sb: print(f"sandbox ready in {sb.started_seconds:.1f} s", flush=True))
+        return serve(cfg, stop, lambda sb: print(f"sandbox ready in {sb.started_seconds:.1f} s", flush=True),
+                     progress=lambda message: print(f"sandbox: {message}", flush=True))
     except SandboxError as exc:
         print(f"storefront: error: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from catalog.engine import EngineConfigError, EngineError, EngineUnavailable, SearchEngine
+from catalog.engine import EngineConfigError, EngineError, EngineUnavailable, SearchReader
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -35,10 +35,10 @@ class EngineBug(RuntimeError):
 
 
 class Backend:
-    def __init__(self, factory: Callable[[], SearchEngine], timeout_seconds: float = 2.0, *,
+    def __init__(self, factory: Callable[[], SearchReader], timeout_seconds: float = 2.0, *,
                  isolate: bool = True, workers: int = 4) -> None:
         self._factory = factory
-        self._engine: SearchEngine | None = None
+        self._engine: SearchReader | None = None
         self._lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
         self.isolate = isolate
@@ -50,13 +50,13 @@ class Backend:
         self.slow_calls = 0  # inline calls that took longer than the timeout
 
     @classmethod
-    def of(cls, engine: SearchEngine, timeout_seconds: float = 2.0, *, isolate: bool = True) -> Backend:
+    def of(cls, engine: SearchReader, timeout_seconds: float = 2.0, *, isolate: bool = True) -> Backend:
         """A backend over an engine that already exists (tests, the sandbox)."""
         backend = cls(lambda: engine, timeout_seconds, isolate=isolate)
         backend._engine = engine
         return backend
 
-    def engine(self) -> SearchEngine:
+    def engine(self) -> SearchReader:
         """The engine, built on first use. Config mistakes raise EngineConfigError."""
         engine = self._engine
         if engine is None:
@@ -71,7 +71,7 @@ class Backend:
                 engine = self._engine
         return engine
 
-    def call(self, fn: Callable[[SearchEngine], T]) -> T:
+    def call(self, fn: Callable[[SearchReader], T]) -> T:
         """``fn(engine)`` within the timeout."""
         engine = self.engine()
         if self._pool is None:

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "storefront_cli.config_cmd",
     "replication.cli",
     "sandbox.cli",
+    "loadgen.cli",
 )
 
 

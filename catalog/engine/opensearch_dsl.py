@@ -19,9 +19,6 @@ queries built here (never ``query_string``).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import re
 import time
@@ -39,12 +36,12 @@ from catalog.analysis import (
     split,
 )
 from catalog.convert import content_fields, item_fields, product_from_fields
+from catalog.engine import cursor
 from catalog.engine.port import (
     ClearContent,
     DocState,
     FacetValue,
     Hit,
-    InvalidRequest,
     Operation,
     OpResult,
     Outcome,
@@ -65,7 +62,6 @@ from catalog.schema import (
     HIGHLIGHT_PRE,
     HIGHLIGHTED,
     ITEM_FIELDS,
-    MAX_DEPTH,
     MAX_SUGGEST_SIZE,
     RELEVANCE,
     SEARCHABLE,
@@ -469,36 +465,19 @@ def sort_clause(sort: Sort) -> list[dict[str, Any] | str]:
     return [*SORTS[sort], TIE_BREAK]
 
 
-def fingerprint(request: SearchRequest) -> str:
-    """What a cursor is bound to: text, filters and sort (not size, facets or highlight)."""
-    key = {
-        "t": query_terms(request.text), "c": sorted(canonical_category(c).casefold() for c in request.categories),
-        "b": sorted(b.casefold() for b in request.brands), "p": [request.price_min, request.price_max],
-        "s": request.in_stock, "r": request.rating_min, "o": str(request.sort),
-    }
-    return hashlib.sha256(_DUMPS(key).encode()).hexdigest()[:16]
-
-
 def encode_cursor(request: SearchRequest, after: Sequence[Any], position: int) -> str:
-    """Opaque cursor: base64url JSON of the ``search_after`` values, the number of hits
-    already returned, and the request fingerprint."""
-    data = _DUMPS({"a": list(after), "n": position, "f": fingerprint(request)})
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+    """Opaque cursor (:mod:`catalog.engine.cursor`): the ``search_after`` values and the
+    number of hits already returned."""
+    return cursor.encode(request, {"a": list(after), "n": position})
 
 
 def decode_cursor(request: SearchRequest) -> tuple[list[Any], int]:
     """The ``search_after`` values and position of ``request.cursor``; raises
     :class:`InvalidRequest` ("cursor") if malformed or made for a different query."""
-    raw = request.cursor or ""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (ValueError, binascii.Error):
-        raise InvalidRequest("cursor", "is not a cursor this API returned") from None
-    if (not isinstance(data, dict) or not isinstance(data.get("a"), list) or not isinstance(data.get("n"), int)
+    data = cursor.decode(request)
+    if (not isinstance(data.get("a"), list) or not isinstance(data.get("n"), int)
             or len(data["a"]) != len(sort_clause(request.sort))):
-        raise InvalidRequest("cursor", "is not a cursor this API returned")
-    if data.get("f") != fingerprint(request):
-        raise InvalidRequest("cursor", "belongs to a different query: keep text, filters and sort when paging")
+        raise cursor.malformed()
     return data["a"], data["n"]
 
 
@@ -562,8 +541,7 @@ def search_body(request: SearchRequest, *, timeout_ms: int | None = None) -> dic
         after, _ = decode_cursor(request)
         body["search_after"] = after
     else:
-        if request.offset + request.size > MAX_DEPTH:
-            raise InvalidRequest("page", f"page x size must be at most {MAX_DEPTH}; use the cursor to go deeper")
+        cursor.check_depth(request.page, request.size)
         body["from"] = request.offset
     user = facet_filters(request)
     if user:
@@ -793,7 +771,6 @@ __all__ = [
     "decode_cursor",
     "doc_state",
     "encode_cursor",
-    "fingerprint",
     "item_outcome",
     "parse_search",
     "parse_suggest",

@@ -1,5 +1,9 @@
-"""The ``SearchEngine`` port: what the indexer, the search API and the operator tooling
+"""The search engine port: what the indexer, the search API and the operator tooling
 need from a search engine, and nothing about how one engine does it.
+
+By role: :class:`SearchReader` (the search API), :class:`IndexWriter` (the indexer),
+:class:`IndexAdmin` (audit, reindex, sweep); :class:`SearchEngine` is all three, as each
+adapter is. The paging rules (depth limit, cursor envelope) are :mod:`catalog.engine.cursor`.
 
 Adapters: :mod:`catalog.engine.opensearch` (Amazon OpenSearch Service / a self-run
 cluster, through opensearch-py) and :mod:`catalog.engine.embedded` (tantivy, one index
@@ -24,30 +28,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from catalog.engine.cursor import check_depth
+from catalog.engine.errors import EngineError, EngineUnavailable, IndexNotFound, InvalidRequest  # noqa: F401
 from catalog.model import Content, Product
-from catalog.schema import DEFAULT_PAGE_SIZE, FACET_NAMES, MAX_DEPTH, MAX_PAGE_SIZE
-
-
-# ---------------------------------------------------------------- errors
-class EngineError(Exception):
-    """Base of engine errors."""
-
-
-class EngineUnavailable(EngineError):
-    """The engine cannot be reached or is too slow: retry later (API answers 503)."""
-
-
-class InvalidRequest(EngineError, ValueError):
-    """A request the engine will not run (a bad cursor, too deep). ``parameter`` names it."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        self.parameter = parameter
-        self.message = message
-        super().__init__(f"{parameter}: {message}")
-
-
-class IndexNotFound(EngineError):
-    """The alias or physical index does not exist."""
+from catalog.schema import DEFAULT_PAGE_SIZE, FACET_NAMES, MAX_PAGE_SIZE
 
 
 # ---------------------------------------------------------------- write side
@@ -169,8 +153,7 @@ class SearchRequest:
             raise InvalidRequest("size", f"must be between 1 and {MAX_PAGE_SIZE}")
         if self.page < 1:
             raise InvalidRequest("page", "must be 1 or more")
-        if self.page * self.size > MAX_DEPTH:
-            raise InvalidRequest("page", f"page x size must be at most {MAX_DEPTH}; use the cursor to go deeper")
+        check_depth(self.page, self.size)
         if self.cursor is not None and self.page != 1:
             raise InvalidRequest("cursor", "cannot be combined with page")
         unknown = [f for f in self.facets if f not in FACET_NAMES]
@@ -248,23 +231,13 @@ class Health:
         return self.reachable and self.alias_present
 
 
-# ---------------------------------------------------------------- the port
+# ---------------------------------------------------------------- the port, by role
 @runtime_checkable
-class SearchEngine(Protocol):
-    """Read and write one region's product index, addressed through its alias."""
+class SearchReader(Protocol):
+    """What the search API needs: read the visible products through the alias."""
 
     alias: str
 
-    # -- write --
-    def apply(self, ops: Sequence[Operation], *, index: str | None = None) -> list[OpResult]:
-        """Apply ``ops`` in order (to the alias, or to a physical ``index``); one result per op.
-
-        Raises :class:`EngineUnavailable` if the engine could not take the batch at all.
-        Visible to readers once this returns (read-your-writes after the batch).
-        """
-        ...
-
-    # -- read --
     def search(self, request: SearchRequest) -> SearchResult: ...
 
     def suggest(self, prefix: str, size: int = 10) -> list[Suggestion]:
@@ -281,7 +254,32 @@ class SearchEngine(Protocol):
 
     def health(self) -> Health: ...
 
-    # -- operations (audit, reindex, sweep) --
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class IndexWriter(Protocol):
+    """What the indexer needs: apply versioned operations."""
+
+    alias: str
+
+    def apply(self, ops: Sequence[Operation], *, index: str | None = None) -> list[OpResult]:
+        """Apply ``ops`` in order (to the alias, or to a physical ``index``); one result per op.
+
+        Raises :class:`EngineUnavailable` if the engine could not take the batch at all.
+        Visible to readers once this returns (read-your-writes after the batch).
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class IndexAdmin(Protocol):
+    """What operations need (audit, reindex, sweep): stored states, physical indices, the alias."""
+
+    alias: str
+
     def states(self, ids: Sequence[str], *, index: str | None = None) -> dict[str, DocState]:
         """Stored state for each known id (tombstones and content-only docs included)."""
         ...
@@ -313,3 +311,8 @@ class SearchEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SearchEngine(SearchReader, IndexWriter, IndexAdmin, Protocol):
+    """One region's product index, addressed through its alias: every role (both adapters)."""

@@ -33,6 +33,9 @@ drill_detection_seconds = 30.0
 """
 
 
+DNS_TTL = 2
+
+
 def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return run_subprocess(config, *args, timeout=timeout)
 
@@ -41,7 +44,8 @@ def _storefront(config: Path, *args: str, timeout: float = 180) -> subprocess.Co
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("drill-sandbox")
     config = root / "storefront.toml"
-    config.write_text(private_sandbox_toml("drille2e", head=THRESHOLDS))
+    # [sandbox] is the last section: the global port caches Route 53's answer for DNS_TTL s
+    config.write_text(private_sandbox_toml("drille2e", head=THRESHOLDS) + f"dns_ttl_seconds = {DNS_TTL}\n")
     up = _storefront(config, "sandbox", "up", "--detach", "--json")
     assert up.returncode == 0, up.stderr
     try:
@@ -82,3 +86,32 @@ def test_drill_command_reports_json(sandbox):
     assert run.returncode == (0 if data["passed"] else 1), run.stderr
     assert data["passed"], data["failures"]
     assert data["lost_writes"] == 0 and data["timeline"] and data["rto_seconds"] >= data["detection_seconds"]
+
+
+def test_drill_under_load_with_the_region_down_shows_errors_only_until_detection_and_ttl(sandbox):
+    config, _ = sandbox
+    chart = config.parent / "drill.svg"
+    run = _storefront(config, "drill", "run", "--region", "us-east-1", "--method", "region-down", "--execute",
+                      "--load", "20", "--json", "--chart", str(chart))
+    data = json.loads(run.stdout)
+    assert run.returncode == 0 and data["passed"], (data["failures"], run.stderr[-2000:])
+    assert data["lost_writes"] == 0 and data["canaries_written"] >= 3
+    sh = data["shoppers"]
+    marks, phases = sh["marks"], {p["name"]: p for p in sh["phases"]}
+    assert list(phases) == ["before", "failover", "failed over", "failback", "after"]
+    assert marks["inject"] < marks["detected"] <= marks["moved"] < marks["restore"] < marks["failback"]
+    # the region's front failed: shoppers saw it until Route 53 noticed and their cached answer expired
+    assert phases["failover"]["failed"] > 0 and set(phases["failover"]["errors"]) == {"http_503"}
+    assert phases["before"]["failed"] == phases["after"]["failed"] == phases["failed over"]["failed"] == 0
+    for second in sh["series"]:
+        if second["failed"]:
+            assert marks["inject"] - 1 <= second["t"] <= marks["detected"] + DNS_TTL + 1, second
+    assert sh["whole"]["failed"] == sum(p["failed"] for p in phases.values())
+    assert sh["whole"]["sent"] == sum(p["sent"] for p in phases.values())
+    assert sh["whole"]["longest_failure_seconds"] <= marks["moved"] - marks["inject"] + 1
+    assert phases["failed over"]["regions"] == {"eu-west-1": phases["failed over"]["sent"]}
+    assert sh["regions_over_time"][0]["region"] == "us-east-1"
+    assert sh["regions_over_time"][-1]["region"] == "us-east-1"
+    assert "eu-west-1" in [s["region"] for s in sh["regions_over_time"]]
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and "inject" in svg and "eu-west-1" in svg

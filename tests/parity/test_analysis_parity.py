@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from catalog.analysis import AUTOCOMPLETE, FOLDED, PREFIX, STEMMED, split
-from catalog.engine import embedded_query as eq
-from catalog.engine import embedded_schema as es
+from catalog.engine.embedded import query as eq
+from catalog.engine.embedded import schema as es
 from tests.parity.corpus import TRICKY, catalog_texts, dictionary_words
 
 # one worker runs the module: its Lucene reference (a JVM over the whole corpus) is computed once

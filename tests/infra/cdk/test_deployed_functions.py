@@ -14,8 +14,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import subprocess
-import sys
 import threading
 import tomllib
 from pathlib import Path
@@ -25,14 +23,15 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from infra.bundling import ASSETS, LOCK, LOCK_COMMAND, RUNTIME_PROVIDED, asset_for, build
+from infra.bundling import ASSETS, LOCK, LOCK_COMMAND, RUNTIME_PROVIDED, asset_for, build, runtime_provided
+from infra.deployed import Values, deployed_functions
 from infra.settings import PROJECT_ROOT
+from sandbox.function_process import FunctionProcess
 from tests.infra.cdk.conftest import ACCOUNT, resources
 
 pytestmark = pytest.mark.xdist_group("cdk")
 REGION = "us-east-1"
 ASSET_BUDGET_BYTES = 15 * 1024 * 1024  # issue 10: each function's asset <= 15 MB unzipped
-TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
 # ---------------------------------------------------------------- the assets, built once per session
@@ -46,15 +45,7 @@ def host_assets(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def runtime_dir(tmp_path_factory) -> Path:
     """What the Lambda Python runtime adds to the path: boto3, botocore, s3transfer (from this venv)."""
-    import boto3
-    import botocore
-    import s3transfer
-
-    root = tmp_path_factory.mktemp("lambda-runtime")
-    for module in (boto3, botocore, s3transfer):
-        package = Path(module.__file__).parent
-        (root / package.name).symlink_to(package, target_is_directory=True)
-    return root
+    return runtime_provided(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 # ---------------------------------------------------------------- the template's view of a function
@@ -63,106 +54,64 @@ def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if v["Properties"].get("Handler") in ASSETS}
 
 
-def resolve(value: Any, template: dict[str, Any], region: str = REGION) -> Any:
+def plausible_values(template: dict[str, Any], region: str = REGION) -> Values:
     """Intrinsics -> plausible deployed values (queue URL, domain endpoint, ARNs, names)."""
-    pseudo = {"AWS::Region": region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-              "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "stack"}
-    if isinstance(value, list):
-        return [resolve(v, template, region) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"Ref"}:
-        ref = value["Ref"]
-        if ref in pseudo:
-            return pseudo[ref]
-        rtype = template["Resources"].get(ref, {}).get("Type", "")
+
+    def ref(logical: str) -> str:
+        rtype = template["Resources"].get(logical, {}).get("Type", "")
         if rtype == "AWS::SQS::Queue":
-            return f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{ref.lower()}"
-        if ref in template.get("Parameters", {}):
-            return str(template["Parameters"][ref].get("Default", ref.lower()))
-        return ref.lower()
-    if set(value) == {"Fn::GetAtt"}:
-        logical, attr = value["Fn::GetAtt"] if isinstance(value["Fn::GetAtt"], list) \
-            else value["Fn::GetAtt"].split(".", 1)
+            return f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{logical.lower()}"
+        if logical in template.get("Parameters", {}):
+            return str(template["Parameters"][logical].get("Default", logical.lower()))
+        return logical.lower()
+
+    def getatt(logical: str, attr: str) -> str:
         if attr == "DomainEndpoint":
             return f"search-{logical.lower()}.{region}.es.amazonaws.com"
-        if attr.endswith("Arn") or attr == "Arn":
+        if attr.endswith("Arn"):
             return f"arn:aws:service:{region}:{ACCOUNT}:{logical.lower()}"
         return f"{logical.lower()}-{attr.lower()}"
-    if set(value) == {"Fn::ImportValue"}:
-        return f"imported-{re.sub(r'[^a-z0-9-]', '-', json.dumps(value['Fn::ImportValue']).lower())[:40]}"
-    if set(value) == {"Fn::Join"}:
-        sep, parts = value["Fn::Join"]
-        return sep.join(str(resolve(p, template, region)) for p in parts)
-    if set(value) == {"Fn::Select"}:
-        index, items = value["Fn::Select"]
-        return resolve(items, template, region)[int(index)]
-    if set(value) == {"Fn::Split"}:
-        sep, text = value["Fn::Split"]
-        return str(resolve(text, template, region)).split(sep)
-    if set(value) == {"Fn::Sub"}:
-        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-        return re.sub(r"\$\{([^}]+)\}", lambda m: str(resolve({"Ref": m.group(1)}, template, region)), text)
-    raise AssertionError(f"no plausible value for intrinsic {value!r}")
+
+    def import_value(name: Any) -> str:
+        return f"imported-{re.sub(r'[^a-z0-9-]', '-', json.dumps(name).lower())[:40]}"
+
+    return Values(REGION, ACCOUNT, ref, getatt, import_value)
 
 
 def lambda_environment(props: dict[str, Any], template: dict[str, Any], name: str) -> dict[str, str]:
     """The process environment Lambda gives the function: the template's variables plus the runtime's own."""
-    env = {k: str(resolve(v, template)) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
-    runtime = {
-        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "_HANDLER": props["Handler"], "LAMBDA_TASK_ROOT": "/var/task",
-        "AWS_ACCESS_KEY_ID": "ASIATESTTESTTESTTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
-        "TZ": ":UTC", "LANG": "en_US.UTF-8",
-    }
-    if props.get("TracingConfig", {}).get("Mode") == "Active":
-        runtime |= {"_X_AMZN_TRACE_ID": TRACE_HEADER, "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-                    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR"}
-    return {**env, **runtime}
+    fn = deployed_functions(template, plausible_values(template))[name]
+    return fn.lambda_environment(REGION, {"AWS_ACCESS_KEY_ID": "ASIATESTTESTTESTTEST",
+                                          "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test"})
 
 
-RUNNER = r"""
-import importlib, json, sys, time, uuid
-asset, runtime, handler, timeout_s, memory = sys.argv[1:6]
-sys.path[:0] = [asset, runtime]
-event = json.loads(sys.stdin.read())
-
-class Context:
+class _Context:
     function_name = "fn"
-    function_version = "$LATEST"
-    memory_limit_in_mb = int(memory)
-    invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:fn"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:fn"
+    aws_request_id = "r-1"
     log_group_name = "/aws/lambda/fn"
     log_stream_name = "2026/01/01/[$LATEST]0"
-    aws_request_id = str(uuid.uuid4())
-    _deadline = time.monotonic() + float(timeout_s)
-    def get_remaining_time_in_millis(self):
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
-module_name, function_name = handler.rsplit(".", 1)
-function = getattr(importlib.import_module(module_name), function_name)
-result = function(event, Context())
-print("RESULT " + json.dumps(result))
-outside = sorted({m.__file__ for m in list(sys.modules.values())
-                  if getattr(m, "__file__", None) and "site-packages" in m.__file__
-                  and not m.__file__.startswith((asset, runtime))})
-print("OUTSIDE " + json.dumps(outside))
-"""
+    def __init__(self, props: dict[str, Any]) -> None:
+        self.memory_limit_in_mb = int(props.get("MemorySize", 128))
+        self.timeout_ms = int(props.get("Timeout", 3)) * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms
 
 
 def invoke(asset: Path, runtime: Path, props: dict[str, Any], env: dict[str, str], event: dict[str, Any]) -> Any:
-    """One cold start and one invocation in a fresh, isolated interpreter; returns the handler's result."""
-    cmd = [sys.executable, "-I", "-S", "-B", "-c", RUNNER, str(asset), str(runtime), props["Handler"],
-           str(props.get("Timeout", 3)), str(props.get("MemorySize", 128))]
-    proc = subprocess.run(cmd, input=json.dumps(event), capture_output=True, text=True, env=env, timeout=120,
-                          check=False)
-    assert proc.returncode == 0, f"{props['Handler']} failed to start or run:\n{proc.stderr[-4000:]}"
-    lines = {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1]) for line in proc.stdout.splitlines()
-             if line.startswith(("RESULT ", "OUTSIDE "))}
-    assert lines["OUTSIDE"] == [], f"imported from outside the asset and the runtime: {lines['OUTSIDE']}"
-    return lines["RESULT"]
+    """One cold start and one invocation in a fresh, isolated interpreter (the sandbox's own
+    :class:`FunctionProcess`); returns the handler's result."""
+    fn = FunctionProcess(props["Handler"], [asset, runtime], env)
+    try:
+        fn.start()
+        result = fn(event, _Context(props))
+        outside = fn.outside()
+    finally:
+        fn.stop()
+    assert outside == [], f"imported from outside the asset and the runtime: {outside}"
+    return result
 
 
 def _one(synth, handler: str) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -286,7 +235,7 @@ def test_lock_pins_every_runtime_dependency_within_pyproject_ranges_with_hashes(
 
 
 def test_asset_hash_covers_the_locked_versions_and_the_sources(tmp_path, monkeypatch):
-    import infra.bundling as bundling
+    import infra.assets as bundling
 
     spec = asset_for("indexer.handler.lambda_handler")
     before = bundling.asset_hash(spec)

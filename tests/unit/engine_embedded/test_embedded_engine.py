@@ -15,10 +15,11 @@ import pytest
 import tantivy
 
 from catalog.engine import EngineConfigError, engine_from_env
-from catalog.engine import embedded as embedded_module
 from catalog.engine.embedded import EmbeddedEngine
-from catalog.engine.embedded_query import Highlighter, analyse
-from catalog.engine.embedded_schema import physical_schema
+from catalog.engine.embedded import facets as embedded_facets
+from catalog.engine.embedded import store as embedded_store
+from catalog.engine.embedded.query import Highlighter, analyse
+from catalog.engine.embedded.schema import physical_schema
 from catalog.engine.port import (
     EngineUnavailable,
     InvalidRequest,
@@ -141,7 +142,7 @@ def test_the_writer_is_held_only_during_apply(engine, monkeypatch):
     path = engine.directory / engine.alias_target()
     index = tantivy.Index.open(str(path))
     held = index.writer(heap_size=15_000_000, num_threads=1)  # someone else writes (e.g. a CLI repair)
-    monkeypatch.setattr(embedded_module, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(embedded_store, "LOCK_WAIT_SECONDS", 0.2)
     with pytest.raises(EngineUnavailable, match="retry"):
         engine.apply([UpsertItem(product("p2"))])
     del held
@@ -280,7 +281,7 @@ def test_one_pass_brand_category_facets_equal_one_pass_per_facet(engine, catalog
         SearchRequest(brands=("Sony",), categories=("Audio",), facets=("rating", "brand", "category")),
     ]
     fast = [engine.search(r) for r in requests]
-    monkeypatch.setattr(embedded_module, "_MATRIX", {})  # one aggregation pass per filtered facet
+    monkeypatch.setattr(embedded_facets, "_MATRIX", {})  # one aggregation pass per filtered facet
     slow = [engine.search(r) for r in requests]
     for a, b in zip(fast, slow, strict=True):
         assert a.total == b.total and a.facets == b.facets

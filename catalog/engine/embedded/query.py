@@ -16,15 +16,12 @@ weighted fields of :data:`catalog.schema.FIELDS` with the factors of
   so one set per term keeps a search within budget;
 * every term must match somewhere (AND of the groups); filters never score.
 
-Also here: highlighting (HTML-escaped, matches in ``<em>``) and the cursor codec.
+Also here: highlighting (HTML-escaped, matches in ``<em>``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,10 +31,10 @@ from typing import Any
 import tantivy
 
 from catalog.analysis import MAX_TERMS, PREFIX, TYPO, spans
-from catalog.engine.embedded_schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
+from catalog.engine.embedded.schema import FOLDED, STEMMED, VISIBLE, analyzers, physical_schema
 from catalog.engine.port import InvalidRequest, SearchRequest
 from catalog.schema import HIGHLIGHT_POST, HIGHLIGHT_PRE, RELEVANCE
-from catalog.text import fold, normalize
+from catalog.text import fold
 
 MAX_VERDICTS = 20_000
 SNIPPET_CHARS = 240
@@ -253,33 +250,3 @@ cheaper per text than a tantivy tokenizer, which rebuilds its regex cache per ca
         prefix = "\u2026" if start > 0 else ""
         suffix = "\u2026" if end < len(text) else ""
         return prefix + "".join(out) + suffix
-
-
-# ---------------------------------------------------------------- cursor
-def request_fingerprint(req: SearchRequest) -> str:
-    """What a cursor is bound to: the query, filters and sort (not the page or facets)."""
-    return _fingerprint(req.text, req.categories, req.brands, req.price_min, req.price_max, req.in_stock,
-                        req.rating_min, str(req.sort))
-
-
-@lru_cache(maxsize=4096)
-def _fingerprint(text: str, categories: tuple[str, ...], brands: tuple[str, ...], *rest: Any) -> str:
-    key = json.dumps([normalize(text), sorted(fold(c) for c in categories), sorted(fold(b) for b in brands),
-                      *rest], separators=(",", ":"))
-    return hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
-
-
-def encode_cursor(data: dict[str, Any]) -> str:
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def decode_cursor(cursor: str, fingerprint: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-    except (ValueError, TypeError):
-        raise InvalidRequest("cursor", "is not a cursor this service issued") from None
-    if not isinstance(data, dict) or data.get("f") != fingerprint:
-        raise InvalidRequest("cursor", "does not belong to this search (query, filters or sort changed)")
-    return data
