@@ -9,8 +9,11 @@ PYTEST_ARGS ?=
 CHECKOV_VERSION := 3.2.533
 CHECKOV_VENV    := .venv-checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# one target per kind of test (tests/<kind>/): `make test-unit`, `make test-e2e PYTEST_ARGS=-x`, ...
+TEST_KINDS := test-unit test-integration test-contract test-e2e test-infra test-browser test-parity
+XDIST      := -n 2 --dist loadgroup
 
-.PHONY: setup demo test lint bench clean checkov
+.PHONY: setup demo test lint bench clean checkov pr $(TEST_KINDS)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +41,17 @@ test: $(STAMP) $(CHECKOV_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+$(TEST_KINDS): $(STAMP)
+	$(BIN)/python -m pytest $(XDIST) tests/$(@:test-%=%) $(PYTEST_ARGS)
+
+# the CDK tests include checkov, which has its own venv
+test-infra: $(CHECKOV_STAMP)
+
+# every gate a change must pass before review: ruff and the whole suite (all kinds, the
+# import-graph check included), then no whitespace errors in what the branch changed
+pr: test
+	git diff --check $$(git merge-base HEAD main 2>/dev/null || echo HEAD)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

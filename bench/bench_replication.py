@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     target = resolve_target(cfg, "sandbox")
     try:
         t = time.monotonic()
-        load_catalog(cfg, target.client("s3", cfg.primary).meta.endpoint_url, args.products, progress=False)
+        load_catalog(cfg, target.client("s3", cfg.primary).meta.endpoint_url, args.products)
         rows.append((f"load {args.products:,} products (primary)", f"{time.monotonic() - t:.1f} s"))
         t = time.monotonic()
         secondary = target.client("dynamodb", cfg.secondaries[0])

@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
         try:
             ep = sandbox.endpoints
             t0 = time.perf_counter()
-            load_catalog(cfg, ep.aws, args.products, progress=False)
+            load_catalog(cfg, ep.aws, args.products)
             written = time.perf_counter() - t0
             if wait_for_load(cfg, ep, args.products, timeout=900) is None:
                 raise SystemExit("the catalog did not reach every region's index")

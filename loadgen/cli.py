@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from storefront_cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
+from storefront_cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -38,12 +38,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from catalog.convert import TransformError, content_to_json, product_from_item, version_of
 from catalog.engine import ClearContent, DocState, Operation, Tombstone, UpsertContent, UpsertItem
 from catalog.model import CONTENT_PREFIX, content_key, product_id_from_key
+from catalog.progress import ProgressBar, ProgressFactory, silent
 from catalog.versioning import version_for_time
 from replication.sources import (
     ContentRead,
@@ -55,7 +57,6 @@ from replication.sources import (
     sample_scan,
 )
 from replication.targets import Target
-from storefront_cli.progress import Progress
 
 REPAIRABLE = ("missing", "stale", "extra", "content_missing", "content_stale", "content_extra")
 MAX_LISTED = 200  # findings kept per kind for the report; all are counted (and repaired)
@@ -195,7 +196,7 @@ def _wall_clock_ms() -> int:
 class Auditor:
     def __init__(self, target: Target, *, regions: list[str] | None = None, sample: int | None = None,
                  repair: bool = False, segments: int = 4, workers: int = 8,
-                 progress: bool = False, seed: int | None = None,
+                 progress: ProgressFactory | None = None, seed: int | None = None,
                  now_ms: Callable[[], int] | None = None) -> None:
         """``now_ms`` is the wall clock (epoch milliseconds) that decides which writes are
         still in flight; tests inject a fixed one so a slow run cannot age a fresh write."""
@@ -210,7 +211,7 @@ class Auditor:
         self.repair = repair
         self.segments = segments
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit")
-        self.progress = progress
+        self.progress = progress or silent
         self.seed = seed
         th = cfg.thresholds
         self.index_lag = th.index_lag_seconds
@@ -232,8 +233,8 @@ class Auditor:
         return self.report
 
     # -- helpers
-    def _bar(self, label: str, total: int | None) -> Progress:
-        return Progress(label, total, enabled=self.progress)
+    def _bar(self, label: str, total: int | None) -> AbstractContextManager[ProgressBar]:
+        return self.progress(label, total)
 
     def _pages(self, region: str) -> Iterator[list[dict[str, Any]]]:
         ddb = self.t.client("dynamodb", region)

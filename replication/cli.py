@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from storefront_cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
+from storefront_cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
+from storefront_cli.progress import terminal_progress
 
 TARGET_HELP = ("target: --sandbox needs a running sandbox; --aws uses boto3's defaults; "
                "default: the sandbox if <sandbox.state_dir>/endpoints.json names a running one, else AWS")
@@ -172,7 +173,7 @@ def _audit(args: argparse.Namespace) -> int:
     with _target(args) as target:
         regions = [_require_region(target, args.region)] if args.region else None
         report = audit(target, regions=regions, sample=args.sample, repair=args.repair,
-                       segments=args.segments, progress=not args.json)
+                       segments=args.segments, progress=terminal_progress(not args.json))
     _emit(args, report.to_dict(), report.render)
     return EXIT_OK if report.ok or (args.repair and report.unrepaired == 0) else EXIT_FINDINGS
 
@@ -189,7 +190,8 @@ def _reindex(args: argparse.Namespace) -> int:
                 if args.rollback:
                     reports.append(rollback(target, region))
                 else:
-                    reports.append(reindex(target, region, segments=args.segments, progress=not args.json))
+                    reports.append(reindex(target, region, segments=args.segments,
+                                           progress=terminal_progress(not args.json)))
             except ReindexError as exc:
                 raise CLIError(str(exc), EXIT_FINDINGS) from None
     ok = all(r.ok for r in reports)

@@ -411,7 +411,7 @@ def _redrive_stream(target: Any, region: str, msg: DlqMessage, result: RedriveRe
         result.problems = list(earlier.problems)
         return
     audited[region] = result
-    report = audit(target, regions=[region], repair=True, progress=False)
+    report = audit(target, regions=[region], repair=True)
     repairable = sum(n for k, n in report.counts.items() if k in REPAIRABLE)
     repaired = sum(report.repaired.values())
     result.action = (f"stream records no longer readable ({why}): full audit --repair of {region}, "

@@ -36,10 +36,10 @@ from catalog.engine import (
     UpsertContent,
     UpsertItem,
 )
+from catalog.progress import ProgressFactory, silent
 from catalog.versioning import content_is_newer, item_is_newer
 from replication.sources import batch_get, batches, list_content, parallel_scan, read_contents
 from replication.targets import Target
-from storefront_cli.progress import Progress
 
 BATCH = 500
 RETRIES = 5
@@ -135,13 +135,13 @@ def apply_all(engine: SearchEngine, ops: Sequence[Operation], index: str | None 
 
 class Reindexer:
     def __init__(self, target: Target, region: str, *, segments: int = 4, workers: int = 8,
-                 progress: bool = False, settle_seconds: float = 1.0) -> None:
+                 progress: ProgressFactory | None = None, settle_seconds: float = 1.0) -> None:
         self.t = target
         self.cfg = target.config
         self.region = self.cfg.require_region(region)
         self.segments = segments
         self.workers = workers
-        self.progress = progress
+        self.progress = progress or silent
         self.settle = settle_seconds
         self.engine = target.engine(region)
         self.ddb = target.client("dynamodb", region)
@@ -194,7 +194,7 @@ class Reindexer:
         visible = 0
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="reindex") as pool:
             total = int(self.ddb.describe_table(TableName=self.cfg.table_name)["Table"].get("ItemCount", 0)) or None
-            with Progress(f"reindex {self.region} items", total, enabled=self.progress) as bar:
+            with self.progress(f"reindex {self.region} items", total) as bar:
                 for page in parallel_scan(self.ddb, self.cfg.table_name, segments=self.segments, page_size=BATCH):
                     ops: list[Operation] = []
                     for item in page:
@@ -208,7 +208,7 @@ class Reindexer:
                     report.failed += failed
                     report.items_scanned += len(page)
                     bar.advance(len(page))
-            with Progress(f"reindex {self.region} content", None, enabled=self.progress) as bar:
+            with self.progress(f"reindex {self.region} content", None) as bar:
                 for batch in batches(list_content(self.s3, self.bucket), BATCH):
                     reads = read_contents(self.s3, self.bucket, [pid for pid, _ in batch], pool)
                     ops = [UpsertContent(r.content) for r in reads.values() if r.content is not None]

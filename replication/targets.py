@@ -3,7 +3,8 @@
 The rule (also in README "Operations"):
 
 * ``--sandbox``: the sandbox must be running (``<sandbox.state_dir>/endpoints.json`` exists
-  and names a live supervisor pid), else a usage error;
+  and names a live supervisor pid; read by :func:`catalog.sandbox_endpoints.read_endpoints`,
+  the sandbox's own reader), else a usage error;
 * ``--aws``: AWS, with boto3's default credentials and endpoints;
 * neither: the sandbox if it is running, else AWS.
 
@@ -15,16 +16,14 @@ drills probe; tests build one from moto clients and a fake observer.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from catalog.config import DeploymentConfig, HealthCheckConfig
 from catalog.engine import SearchEngine, engine_from_env
+from catalog.sandbox_endpoints import Endpoints, endpoints_path, read_endpoints
 from replication.routing import AwsRoutingObserver, RoutingObserver, SandboxRoutingObserver
 
 ENGINE_VARIABLES = ("SEARCH_ENGINE", "INDEX_ALIAS", "EMBEDDED_INDEX_DIR", "OPENSEARCH_ENDPOINT", "OPENSEARCH_AUTH",
@@ -76,46 +75,12 @@ class Target:
         return th if th is not None else self.detection_target + 30.0
 
 
-# ---------------------------------------------------------------- sandbox discovery
-def endpoints_path(config: DeploymentConfig) -> Path:
-    """``<sandbox.state_dir>/endpoints.json``; a relative state_dir is relative to the
-    configuration file's folder (the sandbox's own rule), else to the working directory."""
-    state = Path(config.sandbox.state_dir)
-    if not state.is_absolute():
-        state = (Path(config.source).resolve().parent if config.source else Path.cwd()) / state
-    return state / "endpoints.json"
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def running_sandbox(config: DeploymentConfig) -> dict[str, Any] | None:
-    """The endpoints of a running sandbox, or None."""
-    path = endpoints_path(config)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not _pid_alive(data.get("pid")):
-        return None
-    return data
-
-
 def resolve_target(config: DeploymentConfig, mode: str | None = None) -> Target:
     """``mode``: "sandbox", "aws" or None (the sandbox if running, else AWS)."""
     if mode not in (None, "sandbox", "aws"):
         raise TargetError(f"unknown target {mode!r}: use --sandbox or --aws")
     if mode != "aws":
-        endpoints = running_sandbox(config)
+        endpoints = read_endpoints(config)
         if endpoints is not None:
             return sandbox_target(config, endpoints)
         if mode == "sandbox":
@@ -124,15 +89,12 @@ def resolve_target(config: DeploymentConfig, mode: str | None = None) -> Target:
     return aws_target(config)
 
 
-def sandbox_target(config: DeploymentConfig, endpoints: Mapping[str, Any]) -> Target:
+def sandbox_target(config: DeploymentConfig, endpoints: Endpoints) -> Target:
     import boto3
 
-    missing = [k for k in ("aws", "global", "index_dirs") if k not in endpoints]
-    if missing:
-        raise TargetError(f"the sandbox's endpoints.json lacks {', '.join(missing)}: restart the sandbox")
     client = _client_factory(boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing"),
-                             endpoints["aws"])
-    index_dirs = endpoints["index_dirs"]
+                             endpoints.aws)
+    index_dirs = endpoints.index_dirs
 
     def engine(region: str) -> SearchEngine:
         if region not in index_dirs:
@@ -146,9 +108,9 @@ def sandbox_target(config: DeploymentConfig, endpoints: Mapping[str, Any]) -> Ta
         config=config,
         client=client,
         engine_factory=engine,
-        observer=SandboxRoutingObserver(endpoints["global"]),
-        global_url=endpoints["global"],
-        region_urls=dict(endpoints.get("regions", {})),
+        observer=SandboxRoutingObserver(endpoints.global_url),
+        global_url=endpoints.global_url,
+        region_urls=dict(endpoints.regions),
         health=HealthCheckConfig(sb.health_check_interval_seconds, sb.health_check_failure_threshold,
                                  config.health_check.path),
         poll_seconds=0.2,

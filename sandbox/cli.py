@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from storefront_cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
+from sandbox.render import describe, format_results
+from storefront_cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
+from storefront_cli.progress import terminal_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,17 +88,6 @@ def _running(cfg: Any) -> Any:
 
 
 # ---------------------------------------------------------------- sandbox up/down/status
-def describe(cfg: Any, endpoints: Any, started_seconds: float | None = None) -> str:
-    took = f" in {started_seconds:.1f} s" if started_seconds is not None else ""
-    width = max(len(r) for r in cfg.regions)
-    lines = [f"sandbox up{took}: regions {', '.join(cfg.regions)} (primary {cfg.primary}), routing {cfg.routing}",
-             f"  {'global':<{width}}  {endpoints.global_url}   routed by the emulated Route 53 ({endpoints.domain})",
-             f"  {'page':<{width}}  {endpoints.global_url.rstrip('/')}/   the storefront search page"]
-    lines += [f"  {r:<{width}}  {url}" for r, url in endpoints.regions.items()]
-    lines += [f"  {'aws':<{width}}  {endpoints.aws}   moto: AWS_ENDPOINT_URL={endpoints.aws}"]
-    return "\n".join(lines)
-
-
 def _ready_to_start(cfg: Any, starter: str) -> None:
     """Refuse (one line, exit 2) when a sandbox already runs or a configured port is taken."""
     from sandbox.state import SandboxError, check_ports, read_endpoints
@@ -245,7 +236,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
     try:
         n = load_catalog(cfg, endpoints.aws, args.products, seed=args.seed, content=not args.no_content,
-                         progress=sys.stderr.isatty())
+                         progress=terminal_progress())
     except (BotoCoreError, ClientError) as exc:
         raise CLIError(f"writing to the sandbox's AWS endpoint {endpoints.aws} failed: {exc}; "
                        "check it with `storefront sandbox status`", EXIT_FINDINGS) from None
@@ -288,24 +279,6 @@ def _search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def format_results(body: dict[str, Any], region: str | None, query: str) -> str:
-    hits = body.get("hits", [])
-    total = body.get("total", {})
-    more = "+" if total.get("relation") == "gte" else ""
-    lines = [f"{total.get('value', len(hits))}{more} results for {query!r} from {region or body.get('region')} "
-             f"in {body.get('took_ms', 0):.1f} ms"]
-    if not hits:
-        return lines[0]
-    title_w = min(60, max(len(h["title"]) for h in hits))
-    lines.append(f"{'id':<9} {'title':<{title_w}} {'brand':<14} {'price':>10} {'rating':>6}")
-    for h in hits:
-        title = h["title"] if len(h["title"]) <= title_w else h["title"][: title_w - 1] + "…"
-        rating = "" if h.get("rating") is None else f"{h['rating']:.1f}"
-        lines.append(f"{h['id']:<9} {title:<{title_w}} {h['brand'][:14]:<14} "
-                     f"{h['price']:>7.2f} {h['currency']} {rating:>6}")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------- demo
 def _demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
@@ -314,6 +287,6 @@ def _demo(args: argparse.Namespace) -> int:
     cfg = _config(args)
     _ready_to_start(cfg, "the demo starts its own: ")
     try:
-        return run_demo(cfg, args.products)
+        return run_demo(cfg, args.products, progress=terminal_progress())
     except SandboxError as exc:
         raise CLIError(str(exc)) from None

@@ -16,8 +16,8 @@ from catalog.config import DeploymentConfig
 from catalog.convert import content_to_json, item_from_product
 from catalog.generator import Generated, generate
 from catalog.model import content_key
+from catalog.progress import ProgressFactory, silent
 from sandbox.aws import client
-from storefront_cli.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,13 @@ def wait_for_load(cfg: DeploymentConfig, endpoints: Any, n: int, timeout: float)
 
 
 def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Generated] | int, *, seed: int = 42,
-                 progress: bool = True, content: bool = True, workers: int = 4) -> int:
+                 progress: ProgressFactory | None = None, content: bool = True, workers: int = 4) -> int:
     """Write generated products into the primary table (batch writes) and their content
     objects into the primary bucket; returns the number of products."""
     rows = list(generate(products, seed) if isinstance(products, int) else products)
     region = cfg.primary
     table = _table(cfg, aws_endpoint, region)
-    with Progress("items", len(rows), enabled=progress) as bar, table.batch_writer() as batch:
+    with (progress or silent)("items", len(rows)) as bar, table.batch_writer() as batch:
         for g in rows:
             batch.put_item(Item=item_from_product(g.product))
             bar.advance()
@@ -151,7 +151,7 @@ def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Ge
             s3.put_object(Bucket=bucket, Key=content_key(g.product.id), Body=content_to_json(g.content),
                           ContentType="application/json")
 
-        with Progress("content", len(rows), enabled=progress) as bar, ThreadPoolExecutor(max_workers=workers) as pool:
+        with (progress or silent)("content", len(rows)) as bar, ThreadPoolExecutor(max_workers=workers) as pool:
             for _ in pool.map(put, rows):
                 bar.advance()
     return len(rows)

@@ -8,15 +8,16 @@ page on the global port, then stops everything it started and prints the page's 
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from catalog.config import DeploymentConfig
+from catalog.progress import ProgressFactory
 from catalog.versioning import VersionClock
 from sandbox.client import HttpAnswer, get, load_catalog, table, wait_for_count, wait_for_load, wait_until
+from sandbox.render import describe, format_results
 
 DEMO_QUERIES = ("wireless headphones", "headphones", "running shoes")  # the first with hits; else browse
 
@@ -48,8 +49,8 @@ def change_price(cfg: DeploymentConfig, aws: str, region: str, product_id: str, 
     return version
 
 
-def run_demo(cfg: DeploymentConfig, products: int = 2000) -> int:
-    from sandbox.cli import describe, format_results
+def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFactory | None = None) -> int:
+    """``progress`` draws the catalog load (the CLI passes its bar); None: silent."""
     from sandbox.state import planned_endpoints
     from sandbox.supervisor import Sandbox
 
@@ -61,7 +62,7 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000) -> int:
 
         _say(f"\n== 2. load {products} generated products into the primary ({cfg.primary})")
         t0 = time.monotonic()
-        load_catalog(cfg, endpoints.aws, products, progress=sys.stderr.isatty())
+        load_catalog(cfg, endpoints.aws, products, progress=progress)
         _say(f"written in {time.monotonic() - t0:.1f} s; waiting for every region's indexer")
         for region, url in endpoints.regions.items():
             if wait_for_count(url, products, timeout=600) is None:

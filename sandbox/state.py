@@ -1,13 +1,9 @@
-"""Where a sandbox keeps its state, the endpoints file, and the checks ``up``/``down`` make.
+"""Where a sandbox keeps its state, the endpoints file it writes, and the checks ``up``/``down`` make.
 
 ``<sandbox.state_dir>/endpoints.json`` is written once the sandbox is serving and removed
-when it stops; it is the contract other tools (the CLI, the drills, the tests) read::
-
-    {"aws": "http://127.0.0.1:5055", "global": "http://127.0.0.1:8080",
-     "regions": {"us-east-1": "http://127.0.0.1:8081", ...},
-     "index_dirs": {"us-east-1": "<abs path>", ...}, "domain": "<record name>", "pid": <supervisor pid>}
-
-A relative ``state_dir`` is taken relative to the configuration file's folder.
+when it stops; its record (:class:`~catalog.sandbox_endpoints.Endpoints`) and its reader
+live in :mod:`catalog.sandbox_endpoints`, below both the sandbox and the operator tooling
+that reads it; they are re-exported here for the sandbox's callers.
 """
 
 from __future__ import annotations
@@ -16,52 +12,17 @@ import errno
 import json
 import os
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from catalog.config import DeploymentConfig
+from catalog.sandbox_endpoints import SANDBOX_DOMAIN, Endpoints, endpoints_path, read_endpoints, state_dir
+from catalog.sandbox_endpoints import pid_alive as pid_alive
 
-ENDPOINTS_FILE = "endpoints.json"
 LOG_FILE = "sandbox.log"
-SANDBOX_DOMAIN = "search.sandbox.localhost"
 
 
 class SandboxError(Exception):
     """A condition the user can fix (port in use, nothing running, ...); one-line message."""
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    aws: str
-    global_url: str
-    regions: Mapping[str, str]
-    index_dirs: Mapping[str, str]
-    domain: str
-    pid: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"aws": self.aws, "global": self.global_url, "regions": dict(self.regions),
-                "index_dirs": dict(self.index_dirs), "domain": self.domain, "pid": self.pid}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Endpoints:
-        return cls(aws=data["aws"], global_url=data["global"], regions=dict(data["regions"]),
-                   index_dirs=dict(data.get("index_dirs", {})), domain=data.get("domain", SANDBOX_DOMAIN),
-                   pid=int(data["pid"]))
-
-
-def state_dir(cfg: DeploymentConfig) -> Path:
-    p = Path(cfg.sandbox.state_dir)
-    if not p.is_absolute():
-        base = Path(cfg.source).resolve().parent if cfg.source else Path.cwd()
-        p = base / p
-    return p
-
-
-def endpoints_path(cfg: DeploymentConfig) -> Path:
-    return state_dir(cfg) / ENDPOINTS_FILE
 
 
 def planned_endpoints(cfg: DeploymentConfig, pid: int) -> Endpoints:
@@ -86,33 +47,6 @@ def write_endpoints(cfg: DeploymentConfig, endpoints: Endpoints) -> Path:
     tmp.write_text(json.dumps(endpoints.to_json(), indent=2) + "\n")
     os.replace(tmp, path)
     return path
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def read_endpoints(cfg: DeploymentConfig) -> Endpoints | None:
-    """The running sandbox's endpoints, or None (a stale file of a dead sandbox is removed)."""
-    path = endpoints_path(cfg)
-    try:
-        data = json.loads(path.read_text())
-        endpoints = Endpoints.from_json(data)
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        path.unlink(missing_ok=True)
-        return None
-    if not pid_alive(endpoints.pid):
-        path.unlink(missing_ok=True)
-        return None
-    return endpoints
 
 
 def require_running(cfg: DeploymentConfig) -> Endpoints:

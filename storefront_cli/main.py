@@ -6,7 +6,8 @@ code). Registration must stay cheap: heavy imports belong inside the command fun
 
 Exit codes scripts can rely on: 0 ok, 1 findings or failed checks, 2 usage or
 configuration error. A user never sees a traceback for a mistake of theirs: raise
-:class:`CLIError` with a message that says what to fix.
+:class:`~storefront_cli.errors.CLIError` with a message that says what to fix. Codes and
+error live in :mod:`storefront_cli.errors`, which the command modules import instead of this one.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+from storefront_cli.errors import EXIT_OK, EXIT_USAGE, CLIError
 
 # area modules that add subcommands, in help order
 COMMAND_MODULES: tuple[str, ...] = (
@@ -29,14 +28,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sandbox.cli",
     "loadgen.cli",
 )
-
-
-class CLIError(Exception):
-    """A mistake the user can fix; printed as one line, exit code ``code``."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def run_subprocess(config: str | os.PathLike[str], *args: str,
@@ -84,8 +75,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # `python -m storefront_cli.main`: run the imported module's main, so that the CLIError
-    # the command modules import (storefront_cli.main.CLIError) is the one caught here.
-    from storefront_cli.main import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

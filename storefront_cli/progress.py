@@ -21,6 +21,8 @@ import time
 from types import TracebackType
 from typing import TextIO
 
+from catalog.progress import ProgressFactory
+
 _WIDTH = 28
 
 
@@ -92,3 +94,9 @@ class Progress:
                 self._stream.write("\n")
                 self._stream.flush()
                 self._on = False
+
+
+def terminal_progress(enabled: bool = True) -> ProgressFactory | None:
+    """What a command hands domain code: this bar (drawn when stderr is a terminal), or
+    None (silent) when ``enabled`` is false, e.g. under ``--json``."""
+    return Progress if enabled else None

@@ -18,8 +18,8 @@ import pytest
 from catalog.convert import TransformError, deserialize_image, item_from_product, product_from_item
 from catalog.generator import products
 from catalog.versioning import VersionClock
+from tests.doubles.faulty_engine import FaultyEngine
 from tests.integration.indexer.awsenv import invoke
-from tests.integration.indexer.faults import FaultyEngine
 from tests.unit.indexer.shapes import TTL_IDENTITY, from_stream_records
 
 N_PRODUCTS = 500

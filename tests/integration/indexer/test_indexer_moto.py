@@ -10,8 +10,8 @@ import pytest
 from catalog.convert import content_to_json, item_from_product
 from catalog.generator import generate
 from catalog.model import content_key
+from tests.doubles.faulty_engine import FaultyEngine
 from tests.integration.indexer.awsenv import invoke, load_handler
-from tests.integration.indexer.faults import FaultyEngine
 
 GEN = list(generate(12, seed=11))
 P = [g.product for g in GEN]

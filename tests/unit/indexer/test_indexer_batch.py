@@ -17,7 +17,7 @@ from indexer.batch import BatchLimits, process_batch
 from indexer.content import resolve_content
 from indexer.records import Status, sqs_work
 from indexer.retry import Backoff, apply_with_retry
-from tests.integration.indexer.faults import FaultyEngine
+from tests.doubles.faulty_engine import FaultyEngine
 from tests.unit.indexer.shapes import s3_note, sqs_record, stream_record, upsert_record
 
 BUCKET = "storefront-content-123456789012-us-east-1"

@@ -39,3 +39,15 @@ def test_concurrent_advances_are_all_counted():
     for t in threads:
         t.join()
     assert bar.done == 8000
+
+
+def test_the_cli_hands_domain_code_its_bar_or_silence():
+    from catalog.progress import silent
+    from storefront_cli.progress import terminal_progress
+
+    assert terminal_progress(False) is None  # --json: the domain's default, silent
+    with terminal_progress()("scan", 3) as bar:  # type: ignore[misc]
+        bar.advance(2)
+    assert bar.done == 2
+    with silent("scan", None) as quiet:
+        quiet.advance(5)

@@ -129,3 +129,19 @@ def test_stale_endpoints_file_means_aws_or_a_clear_error(tmp_path):
         resolve_target(cfg, "sandbox")
     with pytest.raises(TargetError, match=r"\[aws\]"):
         resolve_target(cfg)  # falls back to AWS, which this config does not describe
+
+
+def test_the_target_reads_the_record_the_sandbox_writes(tmp_path):
+    from catalog.sandbox_endpoints import pid_alive
+    from sandbox.state import planned_endpoints, write_endpoints
+
+    cfg = _cfg(tmp_path)
+    written = planned_endpoints(cfg, os.getpid())
+    assert write_endpoints(cfg, written) == endpoints_path(cfg)
+    t = resolve_target(cfg, "sandbox")
+    assert (t.global_url, dict(t.region_urls)) == (written.global_url, dict(written.regions))
+    assert t.client("s3", "us-east-1").meta.endpoint_url == written.aws
+    assert not pid_alive(0) and not pid_alive(-1)  # process groups, not a supervisor
+    _write_endpoints(cfg, 0)
+    with pytest.raises(TargetError, match="sandbox up"):
+        resolve_target(cfg, "sandbox")
