@@ -38,27 +38,20 @@ def base_url(args: argparse.Namespace) -> str:
     """--url, else the target's global name or (--region) the region's endpoint."""
     if args.url:
         return args.url
-    from catalog.config import load_config
-    from replication.targets import TargetError, resolve_target
+    from replication.cli import target_from_args
 
-    cfg = load_config(args.config)
-    try:
-        target = resolve_target(cfg, args.target_mode)
-    except TargetError as exc:
-        raise CLIError(str(exc)) from None
-    try:
+    with target_from_args(args) as target:
         if args.region:
-            if args.region not in cfg.regions:
-                raise CLIError(f"--region: {args.region!r} is not one of the configured regions {list(cfg.regions)}")
+            if args.region not in target.config.regions:
+                raise CLIError(f"--region: {args.region!r} is not one of the configured regions "
+                               f"{list(target.config.regions)}")
             url = target.region_urls.get(args.region)
             if not url:
                 raise CLIError(f"--region: no endpoint known for {args.region} on {target.kind}; give --url")
-            return url
+            return str(url)
         if not target.global_url:
             raise CLIError("no global URL known for the target; give --url")
-        return target.global_url
-    finally:
-        target.close()
+        return str(target.global_url)
 
 
 def _check(args: argparse.Namespace) -> None:

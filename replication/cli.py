@@ -96,7 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- helpers
 @contextmanager
-def _target(args: argparse.Namespace) -> Iterator[Any]:
+def target_from_args(args: argparse.Namespace) -> Iterator[Any]:
+    """The target named by ``--config`` and ``--sandbox``/``--aws``, closed on exit; its errors as
+    one-line CLI errors (also used by ``storefront load``)."""
     from catalog.config import load_config
     from catalog.engine import EngineConfigError, EngineError
     from replication.targets import TargetError, resolve_target
@@ -151,7 +153,7 @@ def _status(args: argparse.Namespace) -> int:
     from replication.status import replication_status
 
     _positive("--minutes", args.minutes)
-    with _target(args) as target:
+    with target_from_args(args) as target:
         for r in args.region or []:
             _require_region(target, r)
         report = replication_status(target, minutes=args.minutes, regions=args.region)
@@ -170,7 +172,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     _positive("--sample", args.sample)
     _positive("--segments", args.segments)
-    with _target(args) as target:
+    with target_from_args(args) as target:
         regions = [_require_region(target, args.region)] if args.region else None
         report = audit(target, regions=regions, sample=args.sample, repair=args.repair,
                        segments=args.segments, progress=terminal_progress(not args.json))
@@ -183,7 +185,7 @@ def _reindex(args: argparse.Namespace) -> int:
 
     _positive("--segments", args.segments)
     reports = []
-    with _target(args) as target:
+    with target_from_args(args) as target:
         regions = [_require_region(target, r) for r in args.region] if args.region else list(target.config.regions)
         for region in regions:
             try:
@@ -205,7 +207,7 @@ def _drill(args: argparse.Namespace) -> int:
 
     if getattr(args, "chart", None) and not getattr(args, "load", None):
         raise CLIError("--chart needs --load (the chart shows what shoppers saw)")
-    with _target(args) as target:
+    with target_from_args(args) as target:
         region = _require_region(target, args.region)
         try:
             drill = Drill(target, region, args.method, echo=None if args.json else _stderr,
@@ -241,7 +243,7 @@ def _stderr(line: str) -> None:
 def _dlq(args: argparse.Namespace) -> int:
     from replication.dlq import DlqError, delete_messages, list_messages, redrive, render_list, show_message
 
-    with _target(args) as target:
+    with target_from_args(args) as target:
         regions = [_require_region(target, r) for r in args.region] if args.region else list(target.config.regions)
         try:
             if args.dlq_command == "list":
