@@ -74,7 +74,7 @@ class _Section:
         return value
 
     def int_in(self, key: str, lo: int, hi: int, default: Any = ...) -> int:
-        value = self.get(key, int, default)
+        value: int = self.get(key, int, default)
         if not lo <= value <= hi:
             raise ConfigError(self._name(key), f"must be between {lo} and {hi}, got {value}")
         return value

@@ -55,7 +55,8 @@ class S3Reader:
             if code in ("NoSuchKey", "404"):
                 return None
             raise
-        return response["Body"].read()
+        body: bytes = response["Body"].read()
+        return body
 
 
 @dataclass(frozen=True, slots=True)

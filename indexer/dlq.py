@@ -49,7 +49,7 @@ def dead_letter_body(work: Work, region: str, *, reason: str | None = None, fiel
                      at: str | None = None) -> str:
     """The JSON body of the dead-letter message for ``work``."""
     error = work.error
-    message = {
+    message: dict[str, Any] = {
         "source": work.source,
         "reason": reason if reason is not None else (error.reason if error else "unknown"),
         "field": field if field is not None else (error.field if error else None),

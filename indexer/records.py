@@ -103,8 +103,9 @@ def _key_id(ddb: Mapping[str, Any]) -> str | None:
     keys = ddb.get("Keys")
     if isinstance(keys, dict):
         value = keys.get("id")
-        if isinstance(value, dict) and isinstance(value.get("S"), str):
-            return value["S"]
+        s = value.get("S") if isinstance(value, dict) else None
+        if isinstance(s, str):
+            return s
     return None
 
 
@@ -197,7 +198,8 @@ def sqs_work(position: int, record: Mapping[str, Any], bucket: str) -> Work:
             raw_key = obj.get("key") if isinstance(obj, dict) else None
             if not isinstance(raw_key, str):
                 raise TransformError(f"body.Records[{i}].s3.object.key", "missing")
-            src = s3.get("bucket", {}).get("name") if isinstance(s3.get("bucket"), dict) else None
+            s3_bucket = s3.get("bucket") if isinstance(s3, dict) else None
+            src = s3_bucket.get("name") if isinstance(s3_bucket, dict) else None
             if src != bucket:
                 continue
             key = unquote_plus(raw_key)

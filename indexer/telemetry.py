@@ -61,7 +61,8 @@ def first_record_id(event: Any) -> str | None:
     """The batch's correlation id: the first record's stream event id or SQS message id."""
     try:
         first = event["Records"][0]
-        return first.get("eventID") or first.get("messageId")
+        record_id: str | None = first.get("eventID") or first.get("messageId")
+        return record_id
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
 

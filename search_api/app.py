@@ -63,18 +63,18 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
     def query(table: tuple[params.Param, ...]) -> dict[str, Any]:
         return params.parse(table, raw_query())
 
-    def send(answer: R.Answer) -> Response:
+    def send(answer: R.Answer) -> Response[str]:
         return Response(answer.status, answer.content_type, answer.body, answer.headers)
 
     def if_none_match() -> str | None:
         # straight from the raw event: ``current_event.headers`` builds a new case-insensitive dict per access
         for name, value in (app.current_event.raw_event.get("headers") or {}).items():
             if name.lower() == "if-none-match":
-                return value
+                return str(value)
         return None
 
     @app.get("/search")
-    def search() -> Response:
+    def search() -> Response[str]:
         request = params.search_request(raw_query())
         started = time.perf_counter()
         result = backend.call(lambda engine: engine.search(request))
@@ -83,14 +83,14 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
                                 if_none_match=if_none_match(), took_ms=took_ms))
 
     @app.get("/suggest")
-    def suggest() -> Response:
+    def suggest() -> Response[str]:
         prefix, size = params.suggest_request(raw_query())
         suggestions = backend.call(lambda engine: engine.suggest(prefix, size)) if prefix.strip() else []
         return send(R.cacheable(suggest_body(suggestions, region), region=region, cache_control=R.CACHE_SEARCH,
                                 if_none_match=if_none_match()))
 
     @app.get("/products/<product_id>")
-    def product(product_id: str) -> Response:
+    def product(product_id: str) -> Response[str]:
         query(params.NO_PARAMS)
         pid = params.product_id(product_id)
         found = backend.call(lambda engine: engine.get(pid))
@@ -100,7 +100,7 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
                                 cache_control=R.CACHE_PRODUCT, if_none_match=if_none_match()))
 
     @app.get("/health")
-    def health() -> Response:
+    def health() -> Response[str]:
         query(params.NO_PARAMS)
         try:
             engine_health: Any = backend.call(lambda engine: engine.health())
@@ -112,7 +112,7 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
         return send(R.plain(status, body, region=region))
 
     @app.get("/openapi.json")
-    def openapi() -> Response:
+    def openapi() -> Response[str]:
         query(params.NO_PARAMS)
         from search_api.openapi import document_json  # only for this route: keeps the cold start lean
 
@@ -120,14 +120,14 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
                              {"Cache-Control": R.CACHE_DOCUMENT, "X-Served-Region": region}))
 
     @app.get("/docs")
-    def docs() -> Response:
+    def docs() -> Response[str]:
         query(params.NO_PARAMS)
         from search_api.openapi import DOCS_HTML
 
         return send(R.Answer(200, DOCS_HTML, R.HTML, {"Cache-Control": R.CACHE_DOCUMENT, "X-Served-Region": region}))
 
     @app.not_found
-    def not_found(_exc: Exception) -> Response:
+    def not_found(_exc: Exception) -> Response[str]:
         event = app.current_event
         path = event.path or ""
         known = path in STATIC_ROUTES or PRODUCT_ROUTE.fullmatch(path) is not None
@@ -137,11 +137,11 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
         return send(R.error(404, R.NOT_FOUND, f"no route {path!r}; see /openapi.json", region=region))
 
     @app.exception_handler(params.ParameterError)
-    def invalid_parameter(exc: params.ParameterError) -> Response:
+    def invalid_parameter(exc: params.ParameterError) -> Response[str]:
         return send(R.invalid_parameter(exc.parameter, exc.message, region=region))
 
     @app.exception_handler(EngineError)
-    def engine_error(exc: EngineError) -> Response:
+    def engine_error(exc: EngineError) -> Response[str]:
         parameter = getattr(exc, "parameter", None)
         if parameter is not None:  # InvalidRequest: a cursor the engine cannot use, a depth limit
             return send(R.invalid_parameter(parameter, getattr(exc, "message", str(exc)), region=region))
@@ -152,7 +152,7 @@ def create_app(deps: Deps) -> APIGatewayRestResolver:
         return send(R.unavailable("search is temporarily unavailable; retry shortly", region=region))
 
     @app.exception_handler(Exception)
-    def bug(exc: Exception) -> Response:
+    def bug(exc: Exception) -> Response[str]:
         request_id = _request_id(app)
         logger.exception("unhandled error (a bug)", extra={"request_id": request_id,
                                                            "path": app.current_event.path})

@@ -42,7 +42,7 @@ class Backend:
         self._lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
         self.isolate = isolate
-        self._pool: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         if isolate:  # imported only here: the inline (embedded) configuration does not pay for it
             from concurrent.futures import ThreadPoolExecutor
 

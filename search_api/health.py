@@ -12,7 +12,8 @@ from catalog.engine.port import Health
 from search_api.maintenance import MaintenanceState
 
 
-def health_body(engine: Health | BaseException, maintenance: MaintenanceState, region: str) -> tuple[int, dict]:
+def health_body(engine: Health | BaseException, maintenance: MaintenanceState,
+                region: str) -> tuple[int, dict[str, Any]]:
     """``(status code, body)`` for the given engine health (or the error getting it)."""
     checks: dict[str, dict[str, Any]] = {}
     if isinstance(engine, BaseException):

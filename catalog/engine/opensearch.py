@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -427,8 +428,8 @@ class OpenSearchEngine:
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), MGET_CHUNK):
             chunk = unique[start:start + MGET_CHUNK]
-            response = _call("mget", lambda chunk=chunk: self.client.mget(
-                index=target, body={"ids": chunk}, params={"request_timeout": self.timeout}))
+            response = _call("mget", partial(
+                self.client.mget, index=target, body={"ids": chunk}, params={"request_timeout": self.timeout}))
             for doc in response.get("docs") or []:
                 if doc.get("found"):
                     out[doc["_id"]] = doc_state(doc["_id"], doc.get("_source") or {})
@@ -441,8 +442,8 @@ class OpenSearchEngine:
         after: str | None = None
         while True:
             body = iter_states_body(batch_size, after)
-            response = _call("iter_states", lambda body=body: self.client.search(
-                index=target, body=body, params={"request_timeout": self.write_timeout}))
+            response = _call("iter_states", partial(
+                self.client.search, index=target, body=body, params={"request_timeout": self.write_timeout}))
             hits = (response.get("hits") or {}).get("hits") or []
             for h in hits:
                 yield doc_state(h["_id"], h.get("_source") or {})

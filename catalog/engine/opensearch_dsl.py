@@ -566,7 +566,7 @@ def _hit(raw: Mapping[str, Any], highlight: bool) -> Hit:
             marks[f.name] = " … ".join(fragments) if fragments else None
     rating = src.get("rating")
     return Hit(
-        id=src.get("id") or raw.get("_id"),
+        id=src.get("id") or raw["_id"],  # every hit has an _id
         title=src.get("title") or "",
         brand=src.get("brand") or "",
         category=src.get("category") or "",

@@ -29,7 +29,10 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from catalog.engine.cursor import check_depth
-from catalog.engine.errors import EngineError, EngineUnavailable, IndexNotFound, InvalidRequest  # noqa: F401
+from catalog.engine.errors import EngineError as EngineError  # re-exported: the port names its errors
+from catalog.engine.errors import EngineUnavailable as EngineUnavailable
+from catalog.engine.errors import IndexNotFound as IndexNotFound
+from catalog.engine.errors import InvalidRequest as InvalidRequest
 from catalog.model import Content, Product
 from catalog.schema import DEFAULT_PAGE_SIZE, FACET_NAMES, MAX_PAGE_SIZE
 

@@ -22,6 +22,7 @@ from catalog.engine.embedded import query as eq
 from catalog.engine.embedded import search as _search
 from catalog.engine.embedded import states as _states
 from catalog.engine.embedded import writes as _writes
+from catalog.engine.embedded.schema import hit_count
 from catalog.engine.embedded.store import IndexStore
 from catalog.engine.port import (
     DocState,
@@ -103,7 +104,7 @@ class EmbeddedEngine:
         yield from _states.iter_states(lambda: self._store.reader(index), batch_size)
 
     def count(self, *, index: str | None = None) -> int:
-        return self._store.reader(index).search(eq.visible_filter(), 1, count=True).count
+        return hit_count(self._store.reader(index).search(eq.visible_filter(), 1, count=True))
 
     def get(self, product_id: str) -> tuple[Product, Content | None] | None:
         return _states.get(self._store.reader(), product_id)

@@ -31,6 +31,8 @@ def facet_aggs(searcher: tantivy.Searcher, req: SearchRequest, base: list[tantiv
     """Raw aggregations per facet (each without its own filter), and the total if counted."""
     split = {name for name in req.facets if name in filters}
     matrix = split & set(_MATRIX)
+    raw: dict[str, Any]
+    total: int | None
     if matrix:
         # brand/category from one matrix pass; any other facet with its own filter
         # (price, rating) from its own pass (it would need one anyway)
@@ -49,7 +51,7 @@ def facet_aggs(searcher: tantivy.Searcher, req: SearchRequest, base: list[tantiv
     by_query: dict[str | None, list[str]] = {}
     for name in req.facets:
         by_query.setdefault(name if name in filters else None, []).append(name)
-    raw: dict[str, Any] = {}
+    raw = {}
     total = None
     for excluded, names in by_query.items():
         q = eq.all_of(base + [f for k, f in filters.items() if k != excluded])
@@ -251,15 +253,17 @@ def facet_values(name: str, raw: Mapping[str, Any], req: SearchRequest) -> list[
     buckets = raw.get("buckets") or []
     bands = band_facets().get(name)
     if bands is not None:
-        counts = _band_counts(name, buckets)
+        by_band = _band_counts(name, buckets)
         if facet.kind == "ranges":
-            return [RangeBucket(lo, hi, counts.get(i, 0)) for i, (lo, hi) in enumerate(bands.edges)]
-        return [FacetValue(float(m), sum(n for i, n in counts.items() if bands.edges[i][0] >= float(m)))
+            return [RangeBucket(lo, hi, by_band.get(i, 0)) for i, (lo, hi) in enumerate(bands.edges)]
+        # a minimum facet's bands all have a lower edge (minimum_edges)
+        return [FacetValue(float(m), sum(n for i, n in by_band.items()
+                                         if (lo := bands.edges[i][0]) is not None and lo >= float(m)))
                 for m in facet.minimums]
     if facet.kind == "terms":
-        counts = sorted(((b["key"], int(b["doc_count"])) for b in buckets if b["doc_count"] > 0),
+        ranked = sorted(((b["key"], int(b["doc_count"])) for b in buckets if b["doc_count"] > 0),
                         key=lambda kv: (-kv[1], kv[0]))
-        return [FacetValue(k, c) for k, c in counts[: facet.size]]
+        return [FacetValue(k, c) for k, c in ranked[: facet.size]]
     if facet.kind == "hierarchy":
         counts: dict[str, int] = {}
         for b in buckets:

@@ -21,7 +21,7 @@ import tantivy
 
 from catalog.engine import cursor
 from catalog.engine.embedded import query as eq
-from catalog.engine.embedded.schema import ID, IDKEY, RANK, VISIBLE, physical_schema
+from catalog.engine.embedded.schema import ID, IDKEY, RANK, VISIBLE, hit_count, physical_schema
 from catalog.engine.port import SearchRequest, Sort
 
 COUNT = "_total"
@@ -40,7 +40,8 @@ _SORTS: dict[Sort, tuple[str, tantivy.Order, tantivy.FieldType]] = {
 }
 
 
-def by_id(searcher: tantivy.Searcher, addrs: Sequence[Any], keys: Sequence[int] | None = None) -> list[Any]:
+def by_id(searcher: tantivy.Searcher, addrs: Sequence[Any],
+          keys: Sequence[int | float | bool | None] | None = None) -> list[Any]:
     """``addrs`` in id order: by the integer id key, the stored id only where keys collide."""
     if len(addrs) < 2:
         return list(addrs)
@@ -62,19 +63,20 @@ def count_all(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
 
 
 def score_page(searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
-                after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict | None, int]:
+                after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict[str, Any] | None, int]:
     """Relevance: score desc, then id. Cursor: the position (a static index never skips)."""
     offset = req.offset
     if after is not None:
-        offset = after.get("o")
-        if not isinstance(offset, int) or offset < 0:
+        at = after.get("o")
+        if not isinstance(at, int) or at < 0:
             raise cursor.malformed()
+        offset = at
     end = offset + req.size
     fetch = end + 1 + EXTRA  # a little more than the page: ties at its end are usually complete
     while True:
         res = searcher.search(query, fetch, count=total is None, weight_by_field=RANK)
         if total is None:
-            total = res.count
+            total = hit_count(res)
         hits = res.hits
         if len(hits) < fetch or len(hits) < end or hits[-1][0] != hits[end - 1][0]:
             break
@@ -133,7 +135,7 @@ def _group(searcher: tantivy.Searcher, query: tantivy.Query, field: str, ftype: 
 
 
 def field_page(searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequest,
-                after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict | None, int]:
+                after: dict[str, Any] | None, total: int | None) -> tuple[list[Any], dict[str, Any] | None, int]:
     """A sort on a fast field, ties by id; the cursor continues after (value, id) like search_after.
 
     Returns the page (score None) and the next cursor's data. The cursor
@@ -142,7 +144,7 @@ def field_page(searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequ
     field, order, ftype = _SORTS[req.sort]
     size = req.size
     out: list[tuple[Any, Any, int]] = []  # (value, address, rank within its value group)
-    q = query
+    q: tantivy.Query | None = query
     skip = req.offset
     if after is not None:
         if ("v" not in after or not isinstance(after.get("r"), int) or after["r"] < 0
@@ -162,7 +164,7 @@ def field_page(searcher: tantivy.Searcher, query: tantivy.Query, req: SearchRequ
         counting = total is None and q is query
         res = searcher.search(q, end + 1 + EXTRA, count=counting, order_by_field=field, order=order)
         if counting:
-            total = res.count
+            total = hit_count(res)
         hits = res.hits
         pos = 0
         groups = [(k, [a for _, a in g]) for k, g in itertools.groupby(hits, key=lambda h: h[0])]

@@ -216,6 +216,16 @@ def _has_exact(f: Field) -> bool:
     return f.autocomplete
 
 
+def _text_field(name: str, **options: Any) -> Callable[[tantivy.SchemaBuilder], Any]:
+    """Declares text field ``name`` with ``options`` on a schema builder."""
+    return lambda b: b.add_text_field(name, **options)
+
+
+def _fast_field(add: str, name: str) -> Callable[[tantivy.SchemaBuilder], Any]:
+    """Declares indexed fast field ``name`` with the builder's method ``add`` (add_float_field, ...)."""
+    return lambda b: getattr(b, add)(name, indexed=True, fast=True)
+
+
 def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBuilder], None]]:
     """The physical fields of one schema field, and how to declare them."""
     out: list[PhysicalField] = []
@@ -227,30 +237,29 @@ def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBu
         subs = ((f.name, STEMMED), (tantivy_name(f.name, "exact"), FOLDED)) if _has_exact(f) else ((f.name, STEMMED),)
         for name, tok in subs:
             out.append(PhysicalField(name, f.name, "text", multi))
-            decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
+            decl.append(_text_field(name, tokenizer_name=tok, index_option="freq"))
     elif f.kind is Kind.KEYWORD:
         fast = f.facetable or f.sortable
         out.append(PhysicalField(f.name, f.name, "raw", multi))
-        decl.append(lambda b, n=f.name: b.add_text_field(n, stored=(n == ID), fast=fast, tokenizer_name=RAW,
-                                                         index_option="basic"))
+        decl.append(_text_field(f.name, stored=(f.name == ID), fast=fast, tokenizer_name=RAW, index_option="basic"))
         if f.filterable and f.name != ID:  # ids are case-sensitive: no folded key
             key = tantivy_name(f.name, "key")
             out.append(PhysicalField(key, f.name, "fold", multi))
-            decl.append(lambda b, n=key: b.add_text_field(n, tokenizer_name=RAW, index_option="basic"))
+            decl.append(_text_field(key, tokenizer_name=RAW, index_option="basic"))
         if f.searchable:
             subs = ((tantivy_name(f.name, "text"), STEMMED),)
             if _has_exact(f):
                 subs += ((tantivy_name(f.name, "text", "exact"), FOLDED),)
             for name, tok in subs:
                 out.append(PhysicalField(name, f.name, "text", multi))
-                decl.append(lambda b, n=name, t=tok: b.add_text_field(n, tokenizer_name=t, index_option="freq"))
+                decl.append(_text_field(name, tokenizer_name=tok, index_option="freq"))
         if f.hierarchical:
             # only the folded ancestor keys: filters match descendants with one term; the
             # facet counts the single-valued leaf field and adds leaves up into ancestors
             path = path_name(f.name)
             key = tantivy_name(path, "key")
             out.append(PhysicalField(key, path, "fold", True))
-            decl.append(lambda b, n=key: b.add_text_field(n, tokenizer_name=RAW, index_option="basic"))
+            decl.append(_text_field(key, tokenizer_name=RAW, index_option="basic"))
     else:
         conv, add = {
             Kind.FLOAT: ("float", "add_float_field"),
@@ -259,7 +268,7 @@ def _physical(f: Field) -> tuple[list[PhysicalField], Callable[[tantivy.SchemaBu
             Kind.DATE: ("date", "add_integer_field"),
         }[f.kind]
         out.append(PhysicalField(f.name, f.name, conv, multi))
-        decl.append(lambda b, n=f.name, a=add: getattr(b, a)(n, indexed=True, fast=True))
+        decl.append(_fast_field(add, f.name))
 
     def declare(builder: tantivy.SchemaBuilder) -> None:
         for d in decl:
@@ -333,7 +342,13 @@ def rank_multiplier(in_stock: bool, rating: float | None) -> float:
 
 def rank_weight(in_stock: bool, rating: float | None) -> float:
     # tantivy's weight_by_field multiplies the score by log2(2 + value)
-    return 2.0 ** rank_multiplier(in_stock, rating) - 2.0
+    return math.pow(2.0, rank_multiplier(in_stock, rating)) - 2.0
+
+
+def hit_count(result: tantivy.SearchResult) -> int:
+    """The count of a ``search(..., count=True)``."""
+    count: int = result.count  # type: ignore[attr-defined]  # tantivy 0.27's .pyi omits it; it is there at run time
+    return count
 
 
 def content_to_source(content: Content) -> dict[str, Any]:
@@ -359,7 +374,7 @@ def _no_default(o: Any) -> Any:
 
 
 try:  # json.dumps(..., separators=(",", ":"), ensure_ascii=False) without building an encoder per call
-    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]  # private, not in typeshed
     from json.encoder import encode_basestring as _encode_basestring
 except ImportError:  # pragma: no cover - CPython always has the C encoder
     _c_make_encoder = None

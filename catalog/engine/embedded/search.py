@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import tantivy
 
@@ -35,6 +36,8 @@ def search(searcher: tantivy.Searcher, request: SearchRequest, t0: float) -> Sea
     # is cheaper than counting in the scored search
     # (no facet over the main query: the page's first search counts instead)
     raw_facets, total = facet_aggs(searcher, request, base, filters)
+    page: list[Any]
+    next_after: dict[str, Any] | None
     if total == 0:
         page, next_after = [], None
     elif text_q is not None and request.sort is Sort.RELEVANCE:
@@ -72,15 +75,16 @@ def suggest(searcher: tantivy.Searcher, terms: eq.Terms, size: int) -> list[Sugg
     ps = physical_schema()
     schema = ps.schema
     Q = tantivy.Query
-    fields = [sf for sf in ps.search_fields if sf.autocomplete]
+    # (stemmed, exact) tantivy fields: an autocomplete field always has its exact copy
+    fields = [(sf.stemmed, sf.exact) for sf in ps.search_fields if sf.autocomplete and sf.exact is not None]
     groups = []
     for i, (stem, exact) in enumerate(zip(terms.stemmed, terms.exact, strict=True)):
         clauses = []
-        for sf in fields:
-            clauses.append(Q.term_query(schema, sf.stemmed, stem))
-            clauses.append(Q.term_query(schema, sf.exact, exact))
+        for stemmed_field, exact_field in fields:
+            clauses.append(Q.term_query(schema, stemmed_field, stem))
+            clauses.append(Q.term_query(schema, exact_field, exact))
             if i == len(terms.exact) - 1 and len(exact) <= PREFIX.max_chars:
-                clauses.append(Q.fuzzy_term_query(schema, sf.exact, exact, distance=0, prefix=True))
+                clauses.append(Q.fuzzy_term_query(schema, exact_field, exact, distance=0, prefix=True))
         groups.append(Q.boolean_query([(eq.Should, c) for c in clauses]))
     q = eq.all_of([eq.visible_filter(), *groups])
     hits = searcher.search(q, size * SUGGEST_OVERFETCH, count=False, weight_by_field=RANK).hits

@@ -11,7 +11,7 @@ import tantivy
 from catalog.convert import product_from_fields
 from catalog.engine.embedded import query as eq
 from catalog.engine.embedded.paging import by_id
-from catalog.engine.embedded.schema import ID, IDKEY, SOURCE, content_from_source, physical_schema
+from catalog.engine.embedded.schema import ID, IDKEY, SOURCE, content_from_source, hit_count, physical_schema
 from catalog.engine.port import DocState, InvalidRequest
 from catalog.model import Content, Product
 
@@ -66,7 +66,7 @@ def iter_states(open_searcher: Callable[[], tantivy.Searcher], batch_size: int =
         full, last = len(hits) == batch_size, hits[-1][0]
         if full and hits[0][0] == last:  # one run of equal keys fills the page: take it whole
             run = tantivy.Query.range_query(schema, IDKEY, _U, last, last)
-            addrs = [a for _, a in searcher.search(run, searcher.search(run, 1, count=True).count,
+            addrs = [a for _, a in searcher.search(run, hit_count(searcher.search(run, 1, count=True)),
                                                    count=False).hits]
             ordered, start = by_id(searcher, addrs), last + 1
         elif full:  # the last run may go on: it starts the next page
@@ -76,7 +76,7 @@ def iter_states(open_searcher: Callable[[], tantivy.Searcher], batch_size: int =
             ordered = by_id(searcher, [a for _, a in hits], [k for k, _ in hits])
         for addr in ordered:
             yield doc_state(json.loads(searcher.doc(addr)[SOURCE][0]))
-        if not full or start > 2**64 - 1:
+        if not full or start is None or start > 2**64 - 1:  # (a full page has set start)
             return
 
 

@@ -99,10 +99,8 @@ class IndexStore:
         with self._lock:
             if name is None:
                 stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-                for n in itertools.count(1):
-                    name = f"{self.alias}-{stamp}-{n:03d}"
-                    if not (self.directory / name).exists():
-                        break
+                fresh = (f"{self.alias}-{stamp}-{n:03d}" for n in itertools.count(1))
+                name = next(c for c in fresh if not (self.directory / c).exists())
             self.check_name(name)
             path = self.directory / name
             if (path / "meta.json").exists():

@@ -15,7 +15,7 @@ from typing import Any
 import tantivy
 
 from catalog.engine.embedded import query as eq
-from catalog.engine.embedded.schema import ID, SOURCE, content_to_source
+from catalog.engine.embedded.schema import ID, SOURCE, content_to_source, hit_count
 from catalog.engine.embedded.schema import build_document as _build_document
 from catalog.engine.embedded.schema import product_state_item as _item_of
 from catalog.engine.embedded.states import load_states
@@ -145,7 +145,7 @@ def purge_tombstones(store: IndexStore, older_than_seconds: float) -> int:
         try:
             phys.index.reload()
             searcher = phys.index.searcher()
-            n = searcher.search(q, 1, count=True).count
+            n = hit_count(searcher.search(q, 1, count=True))
             if n:
                 keep = []
                 for _, addr in searcher.search(q, n, count=False).hits:
