@@ -159,8 +159,9 @@ def test_s3_objects_replicate_with_status_and_events_in_the_destination(env):
     src, dst = env["res"].regions[US].bucket, env["res"].regions[EU].bucket
     s3u, s3e = client("s3", US, env["ep"]), client("s3", EU, env["ep"])
     _events(env, US), _events(env, EU)
-    s3u.put_object(Bucket=src, Key="products/s1.json", Body=b'{"version": 1}', Metadata={"origin": "test"})
-    assert s3u.head_object(Bucket=src, Key="products/s1.json")["ReplicationStatus"] == "PENDING"
+    with env["s3r"].held():  # until the copy is made, whatever the load: PENDING
+        s3u.put_object(Bucket=src, Key="products/s1.json", Body=b'{"version": 1}', Metadata={"origin": "test"})
+        assert s3u.head_object(Bucket=src, Key="products/s1.json")["ReplicationStatus"] == "PENDING"
     assert wait_until(lambda: s3u.head_object(Bucket=src, Key="products/s1.json").get("ReplicationStatus")
                       == "COMPLETED", timeout=10) is not None
     head = s3e.head_object(Bucket=dst, Key="products/s1.json")
