@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 
 @dataclass
@@ -37,8 +37,10 @@ def event(method: str = "GET", url: str = "/search", *, query: Sequence[tuple[st
 
     ``query`` adds (name, value) pairs after the ones in ``url``, keeping order and repeats.
     """
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True) + list(query or ())
+    # a request target, not a URL: "//[" is a path here (urlsplit would read a host from it)
+    target = url.split("#", 1)[0]
+    raw_path, _, raw_query = target.partition("?")
+    pairs = parse_qsl(raw_query, keep_blank_values=True) + list(query or ())
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
         multi.setdefault(name, []).append(value)
@@ -46,7 +48,7 @@ def event(method: str = "GET", url: str = "/search", *, query: Sequence[tuple[st
                                   "User-Agent": ["pytest"], "X-Forwarded-Proto": ["https"]}
     for name, value in (headers or {}).items():
         hdrs[name] = [value] if isinstance(value, str) else list(value)
-    path = parts.path or "/"
+    path = raw_path or "/"
     request_id = str(uuid.uuid4())
     return {
         "resource": "/{proxy+}",

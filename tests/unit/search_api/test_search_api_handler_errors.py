@@ -177,6 +177,7 @@ def test_health_reports_an_unhealthy_alias():
     ("POST", "/search", 405, "method_not_allowed"), ("DELETE", "/products/p1", 405, "method_not_allowed"),
     ("PUT", "/health", 405, "method_not_allowed"), ("GET", "/nowhere", 404, "not_found"),
     ("GET", "/products", 404, "not_found"), ("POST", "/nowhere", 404, "not_found"),
+    ("GET", "//[", 404, "not_found"),  # found by the fuzzer: a path, whatever urlsplit would make of it
 ])
 def test_routes_and_methods(method, url, status, code):
     reply = call(handler(Failing()), method, url)
