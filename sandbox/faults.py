@@ -32,13 +32,50 @@ def faults_path(cfg: DeploymentConfig) -> Path:
     return state_dir(cfg) / FAULTS_FILE
 
 
-def set_faults(cfg: DeploymentConfig, fail_product_ids: Iterable[str] = ()) -> Path:
-    """Make the running sandbox's indexers fail for these products (empty: no faults)."""
+def _update(cfg: DeploymentConfig, key: str, value: Any) -> Path:
+    """Set one key of the faults file, keeping the others, in one atomic replace."""
     path = faults_path(cfg)
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[key] = value
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"indexer": {"fail_product_ids": sorted(fail_product_ids)}}))
+    tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
     return path
+
+
+def set_faults(cfg: DeploymentConfig, fail_product_ids: Iterable[str] = ()) -> Path:
+    """Make the running sandbox's indexers fail for these products (empty: no faults)."""
+    return _update(cfg, "indexer", {"fail_product_ids": sorted(fail_product_ids)})
+
+
+class _FaultsFile:
+    """The faults file as last read: re-read only when its stamp (mtime, size) changes (one
+    ``stat`` per call); no file, or one that cannot be read, is an empty document."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._stamp: tuple[int, int] | None = None
+        self._data: dict[str, Any] = {}
+
+    def read(self) -> dict[str, Any]:
+        try:
+            st = self.path.stat()
+        except OSError:
+            self._stamp, self._data = None, {}
+            return self._data
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            try:
+                data = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                data = {}
+            self._stamp, self._data = stamp, data if isinstance(data, dict) else {}
+        return self._data
 
 
 class FaultyIndexer:
@@ -46,24 +83,12 @@ class FaultyIndexer:
 
     def __init__(self, handler: Callable[[dict[str, Any], Any], Any], path: str | os.PathLike[str]) -> None:
         self.handler = handler
-        self.path = Path(path)
-        self._stamp: tuple[int, int] | None = None
-        self._failing: frozenset[str] = frozenset()
+        self.faults = _FaultsFile(path)
 
     def failing(self) -> frozenset[str]:
-        try:
-            st = self.path.stat()
-        except OSError:
-            self._stamp, self._failing = None, frozenset()
-            return self._failing
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp != self._stamp:
-            try:
-                ids = json.loads(self.path.read_text()).get("indexer", {}).get("fail_product_ids", [])
-            except (OSError, ValueError, AttributeError):
-                ids = []
-            self._stamp, self._failing = stamp, frozenset(str(i) for i in ids)
-        return self._failing
+        indexer = self.faults.read().get("indexer")
+        ids = indexer.get("fail_product_ids", []) if isinstance(indexer, dict) else []
+        return frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset()
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
         failing = self.failing()
@@ -85,18 +110,7 @@ def set_region_down(cfg: DeploymentConfig, regions: Iterable[str] = ()) -> Path:
     """Make these regions' API fronts answer 503 to everything, ``/health`` included (empty:
     all up); the indexer faults in the same file are kept. ``storefront drill --method
     region-down`` uses it in the sandbox."""
-    path = faults_path(cfg)
-    try:
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict):
-            data = {}
-    except (OSError, ValueError):
-        data = {}
-    data["region_down"] = sorted(regions)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
-    return path
+    return _update(cfg, "region_down", sorted(regions))
 
 
 class RegionDownFront:
@@ -106,25 +120,12 @@ class RegionDownFront:
 
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], path: str | os.PathLike[str], region: str) -> None:
         self.invoke = invoke
-        self.path = Path(path)
+        self.faults = _FaultsFile(path)
         self.region = region
-        self._stamp: tuple[int, int] | None = None
-        self._down = False
 
     def down(self) -> bool:
-        try:
-            st = self.path.stat()
-        except OSError:
-            self._stamp, self._down = None, False
-            return False
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp != self._stamp:
-            try:
-                self._down = self.region in json.loads(self.path.read_text()).get("region_down", [])
-            except (OSError, ValueError, AttributeError, TypeError):
-                self._down = False
-            self._stamp = stamp
-        return self._down
+        regions = self.faults.read().get("region_down", [])
+        return isinstance(regions, list) and self.region in regions
 
     def __call__(self, event: dict[str, Any]) -> Any:
         if self.down():
