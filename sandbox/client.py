@@ -87,8 +87,17 @@ def wait_for_count(base_url: str, n: int, timeout: float) -> float | None:
 
 
 def content_settled(cfg: DeploymentConfig, aws_endpoint: str) -> bool:
-    """Every bucket holds as many ``products/`` objects as the primary and every content
-    queue is drained (its approximate counts are 0): the indexes have all the content."""
+    """Every content queue is drained (its approximate counts are 0) and every bucket holds as
+    many ``products/`` objects as the primary: the indexes have all the content. The queues are
+    asked first: two cheap calls per region, where a listing is a page per 1,000 objects, so
+    the buckets are listed only once the queues say the work is done."""
+    for region in cfg.regions:
+        sqs = client("sqs", region, aws_endpoint)
+        url = sqs.get_queue_url(QueueName=cfg.queue_name(region))["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        if any(v != "0" for v in attrs.values()):
+            return False
     counts = []
     for region in cfg.regions:
         s3 = client("s3", region, aws_endpoint)
@@ -101,16 +110,7 @@ def content_settled(cfg: DeploymentConfig, aws_endpoint: str) -> bool:
             if not token:
                 break
         counts.append(n)
-    if len(set(counts)) != 1:
-        return False
-    for region in cfg.regions:
-        sqs = client("sqs", region, aws_endpoint)
-        url = sqs.get_queue_url(QueueName=cfg.queue_name(region))["QueueUrl"]
-        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        if any(v != "0" for v in attrs.values()):
-            return False
-    return True
+    return len(set(counts)) == 1
 
 
 def wait_for_load(cfg: DeploymentConfig, endpoints: Any, n: int, timeout: float) -> float | None:

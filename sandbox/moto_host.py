@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def tune_moto() -> None:
         if _originals:
             return
         from moto.core.utils import unix_time
+        from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
         from moto.sqs.models import Queue, SQSBackend
 
@@ -51,13 +53,89 @@ def tune_moto() -> None:
 
         replacements: list[tuple[Any, str, Any]] = [
             (SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period),
+            (Queue, "messages", property(_visible_messages)),
         ]
-        replacements += [(Queue, name, _cached_count(name, getattr(Queue, name))) for name in COUNT_PROPERTIES]
+        scans = {"approximate_number_of_messages_not_visible": property(_count_not_visible),
+                 "approximate_number_of_messages_delayed": property(_count_delayed)}
+        replacements += [(Queue, name, _cached_count(name, scans.get(name) or Queue.__dict__[name]))
+                         for name in COUNT_PROPERTIES]
         replacements.append((DomainDispatcherApplication, "get_backend_for_host",
                              _memo_per_host(DomainDispatcherApplication.get_backend_for_host)))
+        replacements.append((DomainDispatcherApplication, "__call__",
+                             _counted(DomainDispatcherApplication.__call__)))
+        replacements.append((DynamoDBStreamsHandler, "get_records", _get_records))
         for owner, name, value in replacements:
             _originals[(owner, name)] = owner.__dict__[name]
             setattr(owner, name, value)
+
+
+# ---------------------------------------------------------------- SQS: one clock read per scan
+# moto's ``Message.visible`` and ``Message.delayed`` each read the clock (``utcnow`` and a
+# datetime subtraction), so listing a queue's visible messages costs two clock reads per
+# message: with a backlog of 2,000 S3 events every ReceiveMessage spent milliseconds there.
+# The same rule with the clock read once per scan: visible when now > visible_at, delayed while
+# now < delayed_until (both in epoch milliseconds, as moto keeps them).
+def _visible_messages(queue: Any) -> list[Any]:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _count_not_visible(queue: Any) -> int:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return sum(1 for m in queue._messages if not now > m.visible_at)
+
+
+def _count_delayed(queue: Any) -> int:
+    from moto.core.utils import unix_time_millis
+
+    now = unix_time_millis()
+    return sum(1 for m in queue._messages if now < m.delayed_until)
+
+
+# ---------------------------------------------------------------- DynamoDB Streams GetRecords
+# moto answers GetRecords through its generic, model-driven serializer, which walks the
+# botocore shape of every AttributeValue of every image: ~2 ms per record, the largest single
+# cost of an indexer's stream poll. The records moto keeps are already the wire format except
+# for binary values (bytes -> base64) and ApproximateCreationDateTime (datetime -> epoch
+# seconds, truncated to milliseconds, as the generic serializer and AWS send it), so they are
+# written with json.dumps directly. tests/unit/sandbox/test_moto_host.py compares both outputs.
+STREAMS_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def _wire_value(value: Any) -> Any:
+    import base64
+    import calendar
+    import datetime
+
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        seconds = calendar.timegm(value.timetuple())
+        return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+    raise TypeError(f"not serializable in a GetRecords answer: {type(value).__name__}")
+
+
+def get_records_body(result: dict[str, Any]) -> str:
+    """The GetRecords answer body for the backend's ``{"NextShardIterator", "Records"}``."""
+    import json
+
+    out = {"Records": result.get("Records", [])}
+    if result.get("NextShardIterator") is not None:
+        out["NextShardIterator"] = result["NextShardIterator"]
+    return json.dumps(out, default=_wire_value)
+
+
+def _get_records(self: Any) -> tuple[str, dict[str, Any]]:
+    arn = self._get_param("ShardIterator")
+    limit = self._get_param("Limit")
+    result = self.backend.get_records(arn, 1000 if limit is None else limit)
+    return get_records_body(result), {"status": 200, "Content-Type": STREAMS_CONTENT_TYPE}
 
 
 def untune_moto() -> None:
@@ -66,6 +144,41 @@ def untune_moto() -> None:
         for (owner, name), value in _originals.items():
             setattr(owner, name, value)
         _originals.clear()
+
+
+REQUESTS: Counter[tuple[str, str, str]] = Counter()
+
+
+def request_counts() -> dict[tuple[str, str, str], int]:
+    """Requests served since the tuning was installed, by (service, region, action); an S3
+    action is its HTTP method and ``bucket`` or ``object``."""
+    return dict(REQUESTS)
+
+
+def request_kind(environ: dict[str, Any]) -> tuple[str, str, str]:
+    """(service, region, action) of a signed AWS request, from its credential scope and target."""
+    auth = environ.get("HTTP_AUTHORIZATION") or ""
+    try:
+        _, _, region, service, _ = auth.split(",")[0].split()[1].split("/")
+    except (IndexError, ValueError):
+        region, service = "-", "unsigned"
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        action = target.rsplit(".", 1)[-1]
+    elif service == "s3":
+        path = environ.get("PATH_INFO", "")
+        action = environ.get("REQUEST_METHOD", "") + (" object" if path.strip("/").count("/") else " bucket")
+    else:
+        action = environ.get("REQUEST_METHOD", "") + " " + environ.get("PATH_INFO", "")[:40]
+    return service, region, action
+
+
+def _counted(original: Any) -> Any:
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        REQUESTS[request_kind(environ)] += 1
+        return original(self, environ, start_response)
+
+    return __call__
 
 
 def _memo_per_host(original: Any) -> Any:
