@@ -56,13 +56,17 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
 
     sandbox = Sandbox(cfg, progress=lambda message: _say(f"sandbox: {message}"))
     _say("== 1. start the two-region sandbox")
+    began = time.monotonic()
+    timings: dict[str, float] = {}
     try:
         endpoints = sandbox.start()
         _say(describe(cfg, endpoints, sandbox.started_seconds))
 
         _say(f"\n== 2. load {products} generated products into the primary ({cfg.primary})")
+        timings["up"] = time.monotonic() - began
         t0 = time.monotonic()
         load_catalog(cfg, endpoints.aws, products, progress=progress)
+        timings["load written"] = time.monotonic() - t0
         _say(f"written in {time.monotonic() - t0:.1f} s; waiting for every region's indexer")
         for region, url in endpoints.regions.items():
             if wait_for_count(url, products, timeout=600) is None:
@@ -72,8 +76,9 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
         if wait_for_load(cfg, endpoints, products, timeout=600) is None:
             _say(f"the content did not reach every index; see {sandbox.state / 'logs'}")
             return 1
+        timings["indexed everywhere"] = time.monotonic() - t0
         _say(f"  content (S3 -> replication -> SQS -> indexer) indexed everywhere "
-             f"({time.monotonic() - t0:.1f} s after the load began)")
+             f"({timings['indexed everywhere']:.1f} s after the load began)")
 
         query = next((q for q in DEMO_QUERIES if get(endpoints.regions[cfg.primary], "/search", {
             "q": q, "size": 1, "facets": ""}).body["total"]["value"] > 0), "")
@@ -117,6 +122,8 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
         _say("\n== 6. stop")
         sandbox.stop()
         _say("sandbox stopped")
+    timings["total"] = time.monotonic() - began
+    _say("\ntimings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     global_url = planned_endpoints(cfg, 0).global_url
     _say(f"\nthe search page, while a sandbox runs (`storefront sandbox up`): {page_url(global_url)}")
     return 0

@@ -15,14 +15,24 @@ consistent on AWS too). Finally, the server resolves every request's backend afr
 ``DomainDispatcherApplication.get_backend_for_host`` lists moto's package directory
 (``os.listdir`` plus an ``isdir`` per entry) and then tries hundreds of URL patterns, about
 a sixth of the server's CPU during a catalog load; the answer for a host never changes
-within a process, so it is remembered per host. :class:`MotoHost` installs all three while
-it runs and restores moto's own on stop, so other moto users in the same process (tests)
-are not affected.
+within a process, so it is remembered per host.
+
+Issue 13 (profiled with py-spy during a 2,000-product ``catalog load --wait``) added two more:
+``Queue.messages`` and the not-visible/delayed counts read the clock once per scan instead of
+twice per message (same rule, same clock), and DynamoDB Streams ``GetRecords`` is written with
+``json.dumps`` from moto's stored records instead of moto's model-driven serializer (~2 ms per
+record; the body is the same JSON, compared in tests/integration/sandbox/test_moto_tuning.py).
+``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three (for side-by-side
+benchmarks). Every request is counted by (service, region, action): :func:`request_counts`.
+
+:class:`MotoHost` installs all of them while it runs and restores moto's own on stop, so other
+moto users in the same process (tests) are not affected.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -34,6 +44,8 @@ _lock = threading.Lock()
 COUNT_PROPERTIES = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
                     "approximate_number_of_messages_delayed")
 COUNT_CACHE_SECONDS = 1.0
+# "baseline": only the tuning of before issue 13 (for side-by-side benchmarks, bench/bench_sandbox.py)
+TUNING_ENV = "STOREFRONT_MOTO_TUNING"
 
 
 def tune_moto() -> None:
@@ -51,19 +63,22 @@ def tune_moto() -> None:
             retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
             return retain_until > unix_time()
 
+        baseline = os.environ.get(TUNING_ENV, "") == "baseline"
         replacements: list[tuple[Any, str, Any]] = [
             (SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period),
-            (Queue, "messages", property(_visible_messages)),
         ]
-        scans = {"approximate_number_of_messages_not_visible": property(_count_not_visible),
-                 "approximate_number_of_messages_delayed": property(_count_delayed)}
+        if not baseline:
+            replacements.append((Queue, "messages", property(_visible_messages)))
+        scans = {} if baseline else {"approximate_number_of_messages_not_visible": property(_count_not_visible),
+                                     "approximate_number_of_messages_delayed": property(_count_delayed)}
         replacements += [(Queue, name, _cached_count(name, scans.get(name) or Queue.__dict__[name]))
                          for name in COUNT_PROPERTIES]
         replacements.append((DomainDispatcherApplication, "get_backend_for_host",
                              _memo_per_host(DomainDispatcherApplication.get_backend_for_host)))
         replacements.append((DomainDispatcherApplication, "__call__",
                              _counted(DomainDispatcherApplication.__call__)))
-        replacements.append((DynamoDBStreamsHandler, "get_records", _get_records))
+        if not baseline:
+            replacements.append((DynamoDBStreamsHandler, "get_records", _get_records))
         for owner, name, value in replacements:
             _originals[(owner, name)] = owner.__dict__[name]
             setattr(owner, name, value)

@@ -143,3 +143,4 @@ def test_requests_are_counted_by_service_region_and_action(moto):
     after = request_counts()
     key = ("sqs", REGION, "ListQueues")
     assert after.get(key, 0) == before.get(key, 0) + 1
+
