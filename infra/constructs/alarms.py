@@ -6,7 +6,7 @@ region's :class:`infra.constructs.monitoring.Monitoring`, and :func:`search_impa
 the composite alarm over those that mean shoppers are affected. Route 53's
 ``HealthCheckStatus`` exists only in us-east-1, so those alarms live in
 :class:`infra.stacks.health_alarms.HealthAlarmsStack`.
-Thresholds: ``[alarms]``, ``[thresholds]`` and ``[aws]`` (``catalog/config.py``).
+Thresholds: ``[alarms]``, ``[thresholds]`` and ``[aws]`` (``catalog/config/schema.py``).
 """
 
 from __future__ import annotations
