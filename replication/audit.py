@@ -290,7 +290,9 @@ class Auditor:
                 self.report.in_flight += 1
                 continue
             f = Finding(kind, region, pid, detail, tv, state.item_version if state else None)
-            op = UpsertItem(product_from_item(item)) if kind in ("missing", "stale") and item else None
+            op: Operation | None = None
+            if kind in ("missing", "stale") and item:
+                op = UpsertItem(product_from_item(item))
             self._record(f, op, ops)
         contents = read_contents(s3, bucket, content_ids, self.pool)
         for pid in content_ids:
@@ -304,7 +306,7 @@ class Auditor:
                 self.report.in_flight += 1
                 continue
             f = Finding(kind, region, pid, detail, cv, state.content_version if state else None)
-            op: Operation | None = None
+            op = None
             if kind in ("content_missing", "content_stale") and read.content and (state is None or (
                     state.content_version or 0) < read.content.version):
                 op = UpsertContent(read.content)
@@ -496,20 +498,19 @@ def _version(item: Mapping[str, Any] | None) -> int | None:
 def _merge_listings(a: Iterator[tuple[str, str]], b: Iterator[tuple[str, str]]
                     ) -> Iterator[tuple[str, str | None, str | None]]:
     """Merge two key-ordered listings: (id, etag in a or None, etag in b or None)."""
-    sentinel = (None, None)
-    xa, xb = next(a, sentinel), next(b, sentinel)
-    while xa[0] is not None or xb[0] is not None:
-        ka = content_key(xa[0]) if xa[0] is not None else None
-        kb = content_key(xb[0]) if xb[0] is not None else None
-        if kb is None or (ka is not None and ka < kb):
+    xa, xb = next(a, None), next(b, None)
+    while xa is not None or xb is not None:
+        ka = content_key(xa[0]) if xa is not None else None
+        kb = content_key(xb[0]) if xb is not None else None
+        if xa is not None and (kb is None or (ka is not None and ka < kb)):
             yield xa[0], xa[1], None
-            xa = next(a, sentinel)
-        elif ka is None or kb < ka:
+            xa = next(a, None)
+        elif xb is not None and (ka is None or (kb is not None and kb < ka)):
             yield xb[0], None, xb[1]
-            xb = next(b, sentinel)
-        else:
+            xb = next(b, None)
+        elif xa is not None and xb is not None:  # the same key in both
             yield xa[0], xa[1], xb[1]
-            xa, xb = next(a, sentinel), next(b, sentinel)
+            xa, xb = next(a, None), next(b, None)
 
 
 def audit(target: Target, **kwargs: Any) -> AuditReport:

@@ -27,7 +27,7 @@ def _target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("replication", help="replication status across regions")
     rsub = rep.add_subparsers(dest="replication_command", metavar="ACTION", required=True)
     st = rsub.add_parser("status", help="table replicas and latency, bucket replication, indexer lag and DLQ depth; "

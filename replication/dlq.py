@@ -104,8 +104,8 @@ class StreamPointer:
         missing = [k for k in ("shardId", "startSequenceNumber", "endSequenceNumber", "streamArn") if not info.get(k)]
         if missing:
             raise DlqError(f"DDBStreamBatchInfo lacks {', '.join(missing)}")
-        req = data.get("requestContext") if isinstance(data.get("requestContext"), Mapping) else {}
-        resp = data.get("responseContext") if isinstance(data.get("responseContext"), Mapping) else {}
+        req: Mapping[str, Any] = data["requestContext"] if isinstance(data.get("requestContext"), Mapping) else {}
+        resp: Mapping[str, Any] = data["responseContext"] if isinstance(data.get("responseContext"), Mapping) else {}
         return cls(
             shard_id=str(info["shardId"]), start_sequence=str(info["startSequenceNumber"]),
             end_sequence=str(info["endSequenceNumber"]), stream_arn=str(info["streamArn"]),
@@ -234,7 +234,8 @@ def _message(region: str, raw: Mapping[str, Any]) -> DlqMessage:
 # ---------------------------------------------------------------- the queue
 def queue_url(sqs: Any, name: str) -> str:
     try:
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        url: str = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return url
     except sqs.exceptions.QueueDoesNotExist:
         raise DlqError(f"no queue {name}: is the region deployed (or the sandbox running)?") from None
 

@@ -556,7 +556,11 @@ def region_down(target: Target, region: str) -> Callable[[], None]:
         from sandbox.faults import set_region_down
 
         set_region_down(cfg, [region])
-        return lambda: set_region_down(cfg, [])
+
+        def restore() -> None:
+            set_region_down(cfg, [])
+
+        return restore
     if cfg.aws is None:
         raise DrillError("region-down on AWS needs the [aws] section (stage name)")
     apigw = target.client("apigateway", region)

@@ -11,7 +11,7 @@ Thresholds: ``[alarms]``, ``[thresholds]`` and ``[aws]`` (``catalog/config/schem
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -192,7 +192,7 @@ class RegionAlarms(Construct):
             self.replication_failed.append(failed)
 
 
-def search_impaired(scope: Construct, *, prefix: str, alarms: dict[str, cw.IAlarm]) -> cw.CompositeAlarm:
+def search_impaired(scope: Construct, *, prefix: str, alarms: Mapping[str, cw.IAlarm]) -> cw.CompositeAlarm:
     """ALARM when any alarm that means shoppers are affected is in ALARM."""
     return cw.CompositeAlarm(
         scope, "SearchImpaired",
