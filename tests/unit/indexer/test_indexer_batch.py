@@ -18,7 +18,7 @@ from indexer.content import resolve_content
 from indexer.records import Status, sqs_work
 from indexer.retry import Backoff, apply_with_retry
 from tests.doubles.faulty_engine import FaultyEngine
-from tests.unit.indexer.shapes import s3_note, sqs_record, stream_record, upsert_record
+from tests.doubles.indexer_events import s3_note, sqs_record, stream_record, upsert_record
 
 BUCKET = "storefront-content-123456789012-us-east-1"
 GEN = list(generate(8, seed=21))
