@@ -192,18 +192,8 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
                               f"payload limit of aws.opensearch.{region}.instance_type {sizing.instance_type!r}; "
                               f"got {engine.bulk_max_bytes}")
     root.done()
-    return DeploymentConfig(
-        name_prefix=prefix,
-        regions=regions,
-        **top,
-        health_check=health,
-        engine=engine,
-        thresholds=thresholds,
-        alarms=alarms,
-        sandbox=sandbox,
-        aws=aws,
-        source=source,
-    )
+    return DeploymentConfig(prefix, regions, **top, health_check=health, engine=engine, thresholds=thresholds,
+                            alarms=alarms, sandbox=sandbox, aws=aws, source=source)
 
 
 def _parse_sandbox(sb: _Section, regions: tuple[str, ...]) -> SandboxConfig:
@@ -280,15 +270,8 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...], engine: EngineConfig) ->
     if reserved != -1 and not 1 <= reserved <= 1000:
         raise ConfigError("aws.indexer_reserved_concurrency", f"must be -1 (no reservation) or 1..1000, got {reserved}")
 
-    aws = AwsConfig(
-        account=account,
-        domain_name=domain,
-        hosted_zone_id=zone_id,
-        hosted_zone_name=zone_name,
-        certificates=certificates,
-        opensearch=sizing,
-        **v,
-    )
+    aws = AwsConfig(account=account, domain_name=domain, hosted_zone_id=zone_id, hosted_zone_name=zone_name,
+                    certificates=certificates, opensearch=sizing, **v)
     fan_in = aws.queue_max_concurrency + aws.stream_parallelization_factor
     if aws.indexer_reserved_concurrency != -1 and aws.indexer_reserved_concurrency < fan_in:
         raise ConfigError("aws.indexer_reserved_concurrency", f"must be at least queue_max_concurrency + "

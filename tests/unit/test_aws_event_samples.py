@@ -14,7 +14,6 @@ import random
 import pytest
 
 from catalog.convert import content_to_json
-from catalog.engine.embedded import EmbeddedEngine
 from catalog.engine.port import Tombstone, UpsertItem
 from catalog.generator import generate
 from catalog.model import content_key
@@ -40,11 +39,8 @@ GENERATED = list(generate(3, seed=7))  # the samples carry these products (p0000
 
 
 @pytest.fixture
-def engine(tmp_path):
-    e = EmbeddedEngine(tmp_path / "index")
-    e.swap_alias(e.create_index())
-    yield e
-    e.close()
+def engine(live_engine):
+    return live_engine
 
 
 def run_batch(event, engine, objects=None):
