@@ -17,6 +17,7 @@ Route 53 emulator -> global router -> endpoints file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -159,18 +160,23 @@ class Sandbox:
         (self.state / "logs").mkdir(exist_ok=True)
         self._start_moto()
 
+        from infra.deployed import TemplateError
         from sandbox.global_tables import GlobalTableReplicator
         from sandbox.metrics import MetricsPublisher
         from sandbox.resources import create_resources
         from sandbox.s3_replication import S3Replicator
 
         cfg, ep = self.cfg, self.endpoints.aws
-        self.resources = create_resources(cfg, ep)
+        try:
+            self.resources = res = create_resources(cfg, self.templates, ep)
+        except TemplateError as exc:
+            raise SandboxError(f"creating the synthesized app's resources: {exc}") from exc
+        self.endpoints = dataclasses.replace(self.endpoints, domain=res.domain)
         lag = cfg.sandbox.replication_lag_ms / 1000.0
         metrics = MetricsPublisher(ep).start()
         self._parts.append(metrics)
         self._parts.append(S3Replicator(cfg.account, lag, metrics).start())
-        self._parts.append(GlobalTableReplicator(ep, cfg.table_name, cfg.regions, lag, metrics,
+        self._parts.append(GlobalTableReplicator(ep, res.table_name, res.table_regions, lag, metrics,
                                                  in_process_account=cfg.account).start())
         for region in cfg.regions:
             self._spawn(region)
@@ -245,11 +251,10 @@ class Sandbox:
         from sandbox.router import GlobalRouter
 
         cfg, res = self.cfg, self.resources
-        r53 = Route53Emulator(
-            self.endpoints.aws, res.hosted_zone_id, res.domain,
-            {r: res.regions[r].health_check_id for r in cfg.regions}, cfg.regions, cfg.routing,
-            cfg.sandbox.health_check_interval_seconds, cfg.sandbox.health_check_failure_threshold,
-        ).start()
+        from sandbox.deployed import probe_interval_seconds
+
+        r53 = Route53Emulator(self.endpoints.aws, res.hosted_zone_id, res.domain, res.health_checks, cfg.regions,
+                              cfg.routing, probe_interval_seconds(cfg)).start()
         self._parts.append(r53)
         router = GlobalRouter(cfg.sandbox.host, cfg.sandbox.global_port, self.endpoints.regions, r53.answer_json,
                               r53.health_checks, dns_ttl_seconds=cfg.sandbox.dns_ttl_seconds).start()
