@@ -85,9 +85,10 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
         indexer=specs["indexer"], search=specs["search"],
         stream_source=SourceSpec(st.batch_size, float(st.batching_window_seconds), st.report_batch_item_failures,
                                  st.starting_position, st.max_retries, st.max_record_age_seconds,
-                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None),
+                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None,
+                                 bisect_on_error=st.bisect_on_error),
         queue_source=SourceSpec(qu.batch_size, float(qu.batching_window_seconds), qu.report_batch_item_failures,
-                                queue_url=names.queue_url(qu.source_arn)),
+                                queue_url=names.queue_url(qu.source_arn), max_concurrency=qu.max_concurrency),
         **extra,
     )
 
