@@ -124,6 +124,7 @@ class Sandbox:
         self.state = state_dir(cfg)
         self.resources: Any = None
         self.started_seconds: float | None = None
+        self.timings: dict[str, float] = {}  # start phase -> seconds (bench/bench_sandbox_up.py)
         self._moto: Any = None
         self._children: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Any] = {}
@@ -151,15 +152,19 @@ class Sandbox:
     def _start(self) -> None:
         from sandbox.deployed import cloud_assembly
 
+        mark = _Marks(self.timings)
         self.state.mkdir(parents=True, exist_ok=True)
         self.templates = cloud_assembly(self.cfg, self.progress)
+        mark("synthesized app")
         self.paths = function_paths(self._handlers(), self.progress)
+        mark("function assets")
         index_root = self.state / "index"
         shutil.rmtree(index_root, ignore_errors=True)  # the index is derived: a fresh table, a fresh index
         for d in self.endpoints.index_dirs.values():
             Path(d).mkdir(parents=True, exist_ok=True)
         (self.state / "logs").mkdir(exist_ok=True)
         self._start_moto()
+        mark("moto")
 
         from infra.deployed import TemplateError
         from sandbox.global_tables import GlobalTableReplicator
@@ -173,17 +178,21 @@ class Sandbox:
         except TemplateError as exc:
             raise SandboxError(f"creating the synthesized app's resources: {exc}") from exc
         self.endpoints = dataclasses.replace(self.endpoints, domain=res.domain)
+        mark("resources")
         lag = cfg.sandbox.replication_lag_ms / 1000.0
         metrics = MetricsPublisher(ep).start()
         self._parts.append(metrics)
         self._parts.append(S3Replicator(cfg.account, lag, metrics).start())
         self._parts.append(GlobalTableReplicator(ep, res.table_name, res.table_regions, lag, metrics,
                                                  in_process_account=cfg.account).start())
+        mark("replication emulators")
         for region in cfg.regions:
             self._spawn(region)
         for region in cfg.regions:
             self._wait_ready(region)
+        mark("region processes ready")
         self._start_routing()
+        mark("route 53 and router")
 
     def _handlers(self) -> list[str]:
         from sandbox.deployed import sandbox_functions
@@ -290,6 +299,19 @@ class Sandbox:
         if self._moto is not None:
             _quietly(self._moto.stop)
             self._moto = None
+
+
+class _Marks:
+    """Records the seconds since the previous mark under each phase's name."""
+
+    def __init__(self, out: dict[str, float]) -> None:
+        self.out = out
+        self.last = time.monotonic()
+
+    def __call__(self, phase: str) -> None:
+        now = time.monotonic()
+        self.out[phase] = now - self.last
+        self.last = now
 
 
 def _quietly(fn: Any) -> None:

@@ -528,3 +528,53 @@ def test_latency_records_answer_the_nearest_healthy_region(env, regions_http, tm
     for _ in range(cfg.health_check.failure_threshold):
         r53.check_once(_region_checks(res)[US])
     assert r53.answer() == EU
+
+
+# ---------------------------------------------------------------- resources are the template's
+def _declared(env, stack: str, rtype: str) -> dict:
+    found = [r["Properties"] for r in env["templates"][stack]["Resources"].values() if r["Type"] == rtype]
+    assert found, f"no {rtype} in {stack}"
+    return {p.get("QueueName") or p.get("BucketName") or p.get("TableName") or p.get("Name"): p for p in found}
+
+
+def test_tables_queues_buckets_and_parameters_are_the_templates(env):
+    """Each setting read back from moto equals the synthesized template's, not a constant of the sandbox's:
+    a redrive count, a visibility timeout or a stream view changed in the CDK code changes the sandbox."""
+    cfg, res = env["cfg"], env["res"]
+    (name, table), = _declared(env, cfg.stack_name("table"), "AWS::DynamoDB::GlobalTable").items()
+    assert sorted(r["Region"] for r in table["Replicas"]) == sorted(res.table_regions) == sorted(cfg.regions)
+    for region in cfg.regions:
+        ddb = client("dynamodb", region, env["ep"])
+        held = ddb.describe_table(TableName=name)["Table"]
+        assert held["KeySchema"] == table["KeySchema"]
+        assert held["StreamSpecification"]["StreamViewType"] == table["StreamSpecification"]["StreamViewType"]
+        ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        assert ttl["AttributeName"] == table["TimeToLiveSpecification"]["AttributeName"]
+
+        storage = cfg.stack_name("storage", region)
+        sqs = client("sqs", region, env["ep"])
+        for qname, declared in _declared(env, storage, "AWS::SQS::Queue").items():
+            url = sqs.get_queue_url(QueueName=qname)["QueueUrl"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert attrs["MessageRetentionPeriod"] == str(declared["MessageRetentionPeriod"])
+            if "VisibilityTimeout" in declared:
+                assert attrs["VisibilityTimeout"] == str(declared["VisibilityTimeout"])
+            if "RedrivePolicy" in declared:
+                redrive = json.loads(attrs["RedrivePolicy"])
+                assert redrive["maxReceiveCount"] == declared["RedrivePolicy"]["maxReceiveCount"]
+                assert redrive["deadLetterTargetArn"] == res.regions[region].dlq_arn
+
+        s3 = client("s3", region, env["ep"])
+        bucket = res.regions[region].bucket
+        declared = _declared(env, storage, "AWS::S3::Bucket")[bucket]
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == declared["VersioningConfiguration"]["Status"]
+        queues = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+        assert sorted(e for q in queues for e in q["Events"]) == sorted(
+            q["Event"] for q in declared["NotificationConfiguration"]["QueueConfigurations"])
+        assert {q["QueueArn"] for q in queues} == {res.regions[region].queue_arn}
+        rules = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
+        assert [r["Destination"]["Bucket"] for r in rules] == [
+            f"arn:aws:s3:::{cfg.bucket_name(other)}" for other in cfg.regions if other != region]
+
+        (pname, param), = _declared(env, cfg.stack_name("search", region), "AWS::SSM::Parameter").items()
+        assert client("ssm", region, env["ep"]).get_parameter(Name=pname)["Parameter"]["Value"] == param["Value"]
