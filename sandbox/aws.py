@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+_session: Any = None
+_session_lock = threading.Lock()
 
 
 def client(service: str, region: str, endpoint: str, **config: Any) -> Any:
-    """A boto3 client for ``service`` in ``region`` talking to the moto server at ``endpoint``."""
+    """A boto3 client for ``service`` in ``region`` talking to the moto server at ``endpoint``.
+
+    Clients come from one boto3 session per process (created under a lock: a session is not
+    thread-safe), so the service models are loaded once, not once per client (~0.3 s each)."""
+    global _session
     import boto3
     from botocore.config import Config
 
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
                  max_pool_connections=20, **config)
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=cfg,
-                                          **DUMMY_CREDENTIALS)
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(service, region_name=region, endpoint_url=endpoint, config=cfg, **DUMMY_CREDENTIALS)
 
 
 def lambda_environment(endpoint: str, region: str) -> dict[str, str]:

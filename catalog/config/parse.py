@@ -197,6 +197,9 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
 
 
 def _parse_sandbox(sb: _Section, regions: tuple[str, ...]) -> SandboxConfig:
+    if sb.has("health_check_failure_threshold"):
+        raise ConfigError("sandbox.health_check_failure_threshold", "no longer a setting: the sandbox's health "
+                          "checks take their threshold from the synthesized app ([health_check] failure_threshold)")
     sandbox = SandboxConfig(**_settings(sb, SandboxConfig))
     if sandbox.host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError("sandbox.host", "the sandbox only listens on the loopback address (127.0.0.1)")
