@@ -24,6 +24,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from catalog import defaults
+
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -62,8 +64,8 @@ class Settings:
     region: str
     dlq_url: str
     content_bucket: str
-    bulk_max_operations: int = 1000
-    bulk_max_bytes: int = 5 * 1024 * 1024
+    bulk_max_operations: int = defaults.BULK_MAX_OPERATIONS
+    bulk_max_bytes: int = defaults.BULK_MAX_BYTES
     retry_margin_ms: int = 5000
     service: str = "storefront-indexer"
     namespace: str = "Storefront"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from catalog import defaults
 from catalog.config.naming import ResourceNames
 from catalog.config.replication_doc import bucket_replication
 
@@ -57,12 +58,12 @@ class HealthCheckConfig:
 class EngineConfig:
     """Search index settings shared by both engines."""
 
-    index_alias: str = setting("products")
+    index_alias: str = setting(defaults.INDEX_ALIAS)
     shards: int = setting(1, 1, 64)
     replicas: int = setting(1, 0, 5)
-    bulk_max_operations: int = setting(1000, 1, 10_000)
+    bulk_max_operations: int = setting(defaults.BULK_MAX_OPERATIONS, 1, 10_000)
     # at most the HTTP payload limit of every region's instance type (aws_limits)
-    bulk_max_bytes: int = setting(5 * 1024 * 1024, 64 * 1024, 100 * 1024 * 1024)
+    bulk_max_bytes: int = setting(defaults.BULK_MAX_BYTES, 64 * 1024, 100 * 1024 * 1024)
 
 
 @dataclass(frozen=True)

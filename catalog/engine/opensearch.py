@@ -37,6 +37,7 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from catalog.defaults import INDEX_ALIAS
 from catalog.engine import EngineConfigError
 from catalog.engine.opensearch_dsl import (
     BulkResponseError,
@@ -281,7 +282,7 @@ class OpenSearchEngine:
     (:meth:`close` leaves it open: the process-wide client outlives an engine).
     """
 
-    def __init__(self, client: Any, alias: str = "products", *, shards: int = 1, replicas: int = 1,
+    def __init__(self, client: Any, alias: str = INDEX_ALIAS, *, shards: int = 1, replicas: int = 1,
                  timeout: float = DEFAULT_TIMEOUT, refresh: str | bool = "wait_for",
                  write_timeout: float | None = None, create_missing: bool = False) -> None:
         if not _ALIAS.match(alias):
@@ -302,7 +303,7 @@ class OpenSearchEngine:
         """Build from the engine variables (see :mod:`catalog.engine`) with the shared client;
         ``options`` are the constructor's keyword arguments (``create_missing``, ``refresh``)."""
         settings = settings_from_env(env)
-        alias = env.get("INDEX_ALIAS", "products").strip() or "products"
+        alias = env.get("INDEX_ALIAS", "").strip() or INDEX_ALIAS
         if not _ALIAS.match(alias):
             raise EngineConfigError(f"INDEX_ALIAS must be lowercase letters, digits, '-' or '_', got {alias!r}")
         return cls(shared_client(settings), alias, **{"timeout": settings.timeout, **options})
