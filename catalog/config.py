@@ -189,6 +189,9 @@ class SandboxConfig:
     # the global port caches Route 53's answer this long, as a shopper's resolver caches the
     # record (0: no caching; 60 models shoppers of the deployed alias records, see storefront.toml)
     dns_ttl_seconds: float = 0.0
+    # moto judges every AWS call against the caller's IAM policies (each function runs as its
+    # own role from the template; everything else as the sandbox's operator): see sandbox.iam
+    iam_enforcement: bool = True
 
     def region_port(self, regions: tuple[str, ...], region: str) -> int:
         return self.first_region_port + regions.index(region)
@@ -488,6 +491,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
         state_dir=sb.get("state_dir", str, ".sandbox"),
         account=sb.get("account", str, "123456789012"),
         dns_ttl_seconds=sb.number_in("dns_ttl_seconds", 0, 3600, 0.0),
+        iam_enforcement=sb.get("iam_enforcement", bool, True),
     )
     if sandbox.host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError("sandbox.host", "the sandbox only listens on the loopback address (127.0.0.1)")
