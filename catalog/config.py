@@ -182,8 +182,9 @@ class SandboxConfig:
     global_port: int = 8080
     first_region_port: int = 8081  # region i listens on first_region_port + i
     replication_lag_ms: int = 200
+    # probes every health check's endpoint this often, in place of the template's 10 or 30 s
+    # (the threshold, path and the rest are the template's: [health_check])
     health_check_interval_seconds: int = 2
-    health_check_failure_threshold: int = 2
     state_dir: str = ".sandbox"
     account: str = "123456789012"
     # the global port caches Route 53's answer this long, as a shopper's resolver caches the
@@ -480,6 +481,10 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
     al.done()
 
     sb = root.section("sandbox")
+    if sb.has("health_check_failure_threshold"):
+        raise ConfigError("sandbox.health_check_failure_threshold", "no longer a setting: the sandbox's health "
+                          "checks take their threshold from the synthesized app ([health_check] failure_threshold)",
+                          source)
     sandbox = SandboxConfig(
         host=sb.get("host", str, "127.0.0.1"),
         aws_port=sb.int_in("aws_port", 1024, 65535, 5055),
@@ -487,7 +492,6 @@ def _parse(data: Mapping[str, Any], source: str | None) -> DeploymentConfig:
         first_region_port=sb.int_in("first_region_port", 1024, 65000, 8081),
         replication_lag_ms=sb.int_in("replication_lag_ms", 0, 600_000, 200),
         health_check_interval_seconds=sb.int_in("health_check_interval_seconds", 1, 30, 2),
-        health_check_failure_threshold=sb.int_in("health_check_failure_threshold", 1, 10, 2),
         state_dir=sb.get("state_dir", str, ".sandbox"),
         account=sb.get("account", str, "123456789012"),
         dns_ttl_seconds=sb.number_in("dns_ttl_seconds", 0, 3600, 0.0),

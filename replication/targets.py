@@ -111,7 +111,8 @@ def sandbox_target(config: DeploymentConfig, endpoints: Endpoints) -> Target:
         observer=SandboxRoutingObserver(endpoints.global_url),
         global_url=endpoints.global_url,
         region_urls=dict(endpoints.regions),
-        health=HealthCheckConfig(sb.health_check_interval_seconds, sb.health_check_failure_threshold,
+        # the template's checks (threshold, path: [health_check]), probed at the sandbox's interval
+        health=HealthCheckConfig(sb.health_check_interval_seconds, config.health_check.failure_threshold,
                                  config.health_check.path),
         poll_seconds=0.2,
     )

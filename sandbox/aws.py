@@ -6,6 +6,7 @@ Clients sign as the sandbox's operator (:data:`OPERATOR_CREDENTIALS`) unless giv
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,20 +14,29 @@ from catalog.sandbox_endpoints import OPERATOR_CREDENTIALS
 
 CREDENTIAL_VARIABLES = {"AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
                         "AWS_SESSION_TOKEN": "aws_session_token"}
+_session: Any = None
+_session_lock = threading.Lock()
 
 
 def client(service: str, region: str, endpoint: str, credentials: Mapping[str, str] | None = None,
            **config: Any) -> Any:
     """A boto3 client for ``service`` in ``region`` talking to the moto server at ``endpoint``, signing with
     ``credentials`` (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``), by default
-    the operator's."""
+    the operator's.
+
+    Clients come from one boto3 session per process (created under a lock: a session is not
+    thread-safe), so the service models are loaded once, not once per client (~0.3 s each)."""
+    global _session
     import boto3
     from botocore.config import Config
 
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
                  max_pool_connections=20, **config)
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=cfg,
-                                          **dict(credentials or OPERATOR_CREDENTIALS))
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(service, region_name=region, endpoint_url=endpoint, config=cfg,
+                               **dict(credentials or OPERATOR_CREDENTIALS))
 
 
 def credentials_of(environment: Mapping[str, str]) -> dict[str, str]:

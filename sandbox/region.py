@@ -49,6 +49,8 @@ class SourceSpec:
     max_record_age_seconds: int = -1
     on_failure_url: str | None = None  # the sandbox's queue for the template's on-failure destination
     queue_url: str = ""  # the SQS source's queue in the sandbox
+    bisect_on_error: bool = False
+    max_concurrency: int | None = None  # SQS: ScalingConfig.MaximumConcurrency
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,12 @@ def event_sources(spec: RegionSpec, indexer: Any, reader: Any, sqs: Any, metrics
                           on_failure=(lambda body: sqs.send_message(QueueUrl=on_failure, MessageBody=body))
                           if on_failure else None,
                           function_arn=indexer.function_arn,
-                          report_batch_item_failures=st.report_batch_item_failures),
+                          report_batch_item_failures=st.report_batch_item_failures,
+                          bisect_on_error=st.bisect_on_error),
         QueueEventSource(indexer, sqs, qu.queue_url, spec.queue_arn, spec.region, spec.indexer.name,
                          qu.batch_size, qu.batching_window_seconds, spec.queue_poll_seconds,
-                         report_batch_item_failures=qu.report_batch_item_failures),
+                         report_batch_item_failures=qu.report_batch_item_failures,
+                         max_concurrency=qu.max_concurrency),
     ]
 
 

@@ -18,6 +18,7 @@ Route 53 emulator -> global router -> endpoints file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -88,9 +89,10 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
         indexer=specs["indexer"], search=specs["search"],
         stream_source=SourceSpec(st.batch_size, float(st.batching_window_seconds), st.report_batch_item_failures,
                                  st.starting_position, st.max_retries, st.max_record_age_seconds,
-                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None),
+                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None,
+                                 bisect_on_error=st.bisect_on_error),
         queue_source=SourceSpec(qu.batch_size, float(qu.batching_window_seconds), qu.report_batch_item_failures,
-                                queue_url=names.queue_url(qu.source_arn)),
+                                queue_url=names.queue_url(qu.source_arn), max_concurrency=qu.max_concurrency),
         **extra,
     )
 
@@ -126,6 +128,7 @@ class Sandbox:
         self.state = state_dir(cfg)
         self.resources: Any = None
         self.started_seconds: float | None = None
+        self.timings: dict[str, float] = {}  # start phase -> seconds (bench/bench_sandbox_up.py)
         self._moto: Any = None
         self._iam: Any = None
         self._children: dict[str, subprocess.Popen] = {}
@@ -154,35 +157,52 @@ class Sandbox:
     def _start(self) -> None:
         from sandbox.deployed import cloud_assembly
 
+        mark = _Marks(self.timings)
         self.state.mkdir(parents=True, exist_ok=True)
         self.templates = cloud_assembly(self.cfg, self.progress)
+        mark("synthesized app")
         self.paths = function_paths(self._handlers(), self.progress)
+        mark("function assets")
         index_root = self.state / "index"
         shutil.rmtree(index_root, ignore_errors=True)  # the index is derived: a fresh table, a fresh index
         for d in self.endpoints.index_dirs.values():
             Path(d).mkdir(parents=True, exist_ok=True)
         (self.state / "logs").mkdir(exist_ok=True)
         self._start_moto()
+        mark("moto")
 
+        from infra.deployed import TemplateError
         from sandbox.global_tables import GlobalTableReplicator
         from sandbox.metrics import MetricsPublisher
         from sandbox.resources import create_resources
         from sandbox.s3_replication import S3Replicator
 
         cfg, ep = self.cfg, self.endpoints.aws
-        self.resources = create_resources(cfg, ep)
-        self._iam.create_roles(self.templates)
+        try:
+            self.resources = res = create_resources(cfg, self.templates, ep)
+        except TemplateError as exc:
+            raise SandboxError(f"creating the synthesized app's resources: {exc}") from exc
+        self.endpoints = dataclasses.replace(self.endpoints, domain=res.domain)
+        mark("resources")
+        try:
+            self._iam.create_roles(self.templates)
+        except TemplateError as exc:
+            raise SandboxError(f"creating the synthesized app's roles: {exc}") from exc
+        mark("roles")
         lag = cfg.sandbox.replication_lag_ms / 1000.0
         metrics = MetricsPublisher(ep).start()
         self._parts.append(metrics)
         self._parts.append(S3Replicator(cfg.account, lag, metrics).start())
-        self._parts.append(GlobalTableReplicator(ep, cfg.table_name, cfg.regions, lag, metrics,
+        self._parts.append(GlobalTableReplicator(ep, res.table_name, res.table_regions, lag, metrics,
                                                  in_process_account=cfg.account).start())
+        mark("replication emulators")
         for region in cfg.regions:
             self._spawn(region)
         for region in cfg.regions:
             self._wait_ready(region)
+        mark("region processes ready")
         self._start_routing()
+        mark("route 53 and router")
 
     def _handlers(self) -> list[str]:
         from sandbox.deployed import sandbox_functions
@@ -255,11 +275,10 @@ class Sandbox:
         from sandbox.router import GlobalRouter
 
         cfg, res = self.cfg, self.resources
-        r53 = Route53Emulator(
-            self.endpoints.aws, res.hosted_zone_id, res.domain,
-            {r: res.regions[r].health_check_id for r in cfg.regions}, cfg.regions, cfg.routing,
-            cfg.sandbox.health_check_interval_seconds, cfg.sandbox.health_check_failure_threshold,
-        ).start()
+        from sandbox.deployed import probe_interval_seconds
+
+        r53 = Route53Emulator(self.endpoints.aws, res.hosted_zone_id, res.domain, res.health_checks, cfg.regions,
+                              cfg.routing, probe_interval_seconds(cfg)).start()
         self._parts.append(r53)
         router = GlobalRouter(cfg.sandbox.host, cfg.sandbox.global_port, self.endpoints.regions, r53.answer_json,
                               r53.health_checks, dns_ttl_seconds=cfg.sandbox.dns_ttl_seconds).start()
@@ -297,6 +316,19 @@ class Sandbox:
         if self._iam is not None:
             _quietly(self._iam.stop)
             self._iam = None
+
+
+class _Marks:
+    """Records the seconds since the previous mark under each phase's name."""
+
+    def __init__(self, out: dict[str, float]) -> None:
+        self.out = out
+        self.last = time.monotonic()
+
+    def __call__(self, phase: str) -> None:
+        now = time.monotonic()
+        self.out[phase] = now - self.last
+        self.last = now
 
 
 def _quietly(fn: Any) -> None:
