@@ -211,7 +211,7 @@ def _index_content_as_deployed(templates, paths, tmp_path) -> tuple[dict, str]:
     host = MotoHost(cfg.sandbox.host, cfg.sandbox.aws_port).start()
     iam = SandboxIam(cfg, host.endpoint).start()
     try:
-        resources = create_resources(cfg, host.endpoint)
+        resources = create_resources(cfg, templates, host.endpoint)
         iam.create_roles(templates)
         spec = region_spec(cfg, templates, planned_endpoints(cfg, 1), resources, REGION, paths,
                            iam.function_credentials(templates, REGION))
