@@ -140,7 +140,7 @@ def event_sources(spec: RegionSpec, indexer: Any, reader: Any, sqs: Any, metrics
 
 def run(spec: RegionSpec, stop: threading.Event) -> None:
     from sandbox.apigw import ApiGatewayServer
-    from sandbox.aws import client
+    from sandbox.aws import client, credentials_of
     from sandbox.lambda_runtime import Invoker
     from sandbox.metrics import MetricsPublisher
     from sandbox.streams import StreamReader
@@ -154,7 +154,9 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
         handler = FaultyIndexer(handler, spec.faults_file)
     indexer = Invoker(handler, spec.indexer.name, spec.region, spec.account, spec.indexer.timeout_seconds,
                       spec.indexer.memory_mb)
-    sqs = client("sqs", spec.region, spec.endpoint)
+    # Lambda's event source mappings poll (and send to the on-failure destination) as the function's role
+    role = credentials_of(spec.indexer.environment)
+    sqs = client("sqs", spec.region, spec.endpoint, credentials=role)
     search = Invoker(search_handler, spec.search.name, spec.region, spec.account, spec.search.timeout_seconds,
                      spec.search.memory_mb)
     if spec.faults_file:
@@ -163,7 +165,7 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
         search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
     server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
-    reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn,
+    reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint, credentials=role), spec.stream_arn,
                           spec.stream_source.starting_position or "TRIM_HORIZON")
     pollers = event_sources(spec, indexer, reader, sqs, metrics)
     for p in pollers:

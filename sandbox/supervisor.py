@@ -7,10 +7,11 @@ sandbox.supervisor [--config FILE]`` runs one in the foreground until SIGTERM/SI
 (``storefront sandbox up --detach`` starts it so, in its own session).
 
 Start order: the synthesized app (:mod:`sandbox.deployed`, cached) -> the functions'
-assets built for this host (cached) -> moto server ->
-resources -> replication emulators -> region processes (each given its functions'
-handler, environment, timeout, memory and event sources from the region's search stack
-template; ready once its index exists, its handlers are imported and its port serves) ->
+assets built for this host (cached) -> moto server -> its operator and IAM enforcement
+(:mod:`sandbox.iam`) -> resources -> the templates' roles and policies -> replication
+emulators -> region processes (each given its functions' handler, environment, timeout,
+memory and event sources from the region's search stack template, and its role's
+credentials; ready once its index exists, its handlers are imported and its port serves) ->
 Route 53 emulator -> global router -> endpoints file.
 """
 
@@ -51,10 +52,12 @@ ITERATORS_KEPT = 500
 
 
 def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: Endpoints, resources: Any,
-                region: str, paths: Mapping[str, list[str]], **extra: Any) -> Any:
+                region: str, paths: Mapping[str, list[str]],
+                credentials: Mapping[str, Mapping[str, str]] | None = None, **extra: Any) -> Any:
     """A region process's spec: its functions and event sources as the synthesized template declares
     them, every name and URL resolved to the sandbox's own resources (raises ``TemplateError``);
-    ``paths``: each handler's import path (:func:`function_paths`)."""
+    ``paths``: each handler's import path (:func:`function_paths`); ``credentials``: ``indexer``/``search``
+    -> its role's credentials (:meth:`sandbox.iam.SandboxIam.function_credentials`), else the operator's."""
     from infra.deployed import TemplateError
     from sandbox.deployed import SandboxNames, aws_queue_arn, aws_queue_url, sandbox_environment, sandbox_functions
     from sandbox.region import FunctionSpec, RegionSpec, SourceSpec
@@ -65,10 +68,11 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
             queues[aws_queue_url(r, cfg.account, name)] = url
             queues[aws_queue_arn(r, cfg.account, name)] = url
     names = SandboxNames(endpoints.aws, queues)
-    credentials = lambda_environment(endpoints.aws, region)
+    runtime = lambda_environment(endpoints.aws, region)
     fns = sandbox_functions(templates, cfg, region)
-    specs = {role: FunctionSpec(fn.name, fn.handler, sandbox_environment(fn, region, names,
-                                                                        endpoints.index_dirs[region], credentials),
+    specs = {role: FunctionSpec(fn.name, fn.handler,
+                                sandbox_environment(fn, region, names, endpoints.index_dirs[region],
+                                                    {**runtime, **(credentials or {}).get(role, {})}),
                                 float(fn.timeout_seconds), fn.memory_mb, list(paths[fn.handler]))
              for role, fn in fns.items()}
     mappings = fns["indexer"].event_sources
@@ -126,6 +130,7 @@ class Sandbox:
         self.started_seconds: float | None = None
         self.timings: dict[str, float] = {}  # start phase -> seconds (bench/bench_sandbox_up.py)
         self._moto: Any = None
+        self._iam: Any = None
         self._children: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Any] = {}
         self._parts: list[Any] = []
@@ -179,6 +184,11 @@ class Sandbox:
             raise SandboxError(f"creating the synthesized app's resources: {exc}") from exc
         self.endpoints = dataclasses.replace(self.endpoints, domain=res.domain)
         mark("resources")
+        try:
+            self._iam.create_roles(self.templates)
+        except TemplateError as exc:
+            raise SandboxError(f"creating the synthesized app's roles: {exc}") from exc
+        mark("roles")
         lag = cfg.sandbox.replication_lag_ms / 1000.0
         metrics = MetricsPublisher(ep).start()
         self._parts.append(metrics)
@@ -205,6 +215,9 @@ class Sandbox:
         from sandbox.moto_host import MotoHost
 
         self._moto = MotoHost(self.cfg.sandbox.host, self.cfg.sandbox.aws_port).start()
+        from sandbox.iam import SandboxIam
+
+        self._iam = SandboxIam(self.cfg, self._moto.endpoint).start()  # the operator; calls judged from now on
         self._janitor = threading.Thread(target=self._prune_iterators, name="moto-janitor", daemon=True)
         self._janitor.start()
 
@@ -227,6 +240,7 @@ class Sandbox:
 
         try:
             spec = region_spec(self.cfg, self.templates, self.endpoints, self.resources, region, self.paths,
+                               self._iam.function_credentials(self.templates, region),
                                **{"faults_file": str(self.state / FAULTS_FILE), **self.region_overrides})
         except TemplateError as exc:
             raise SandboxError(f"region {region}: the synthesized app: {exc}") from exc
@@ -299,6 +313,9 @@ class Sandbox:
         if self._moto is not None:
             _quietly(self._moto.stop)
             self._moto = None
+        if self._iam is not None:
+            _quietly(self._iam.stop)
+            self._iam = None
 
 
 class _Marks:

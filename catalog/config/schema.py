@@ -120,6 +120,9 @@ class SandboxConfig:
     # the global port caches Route 53's answer this long, as a shopper's resolver caches the
     # record (0: no caching; 60 models shoppers of the deployed alias records, see storefront.toml)
     dns_ttl_seconds: float = setting(0.0, 0, 3600)
+    # moto judges every AWS call against the caller's IAM policies (each function runs as its
+    # own role from the template; everything else as the sandbox's operator): see sandbox.iam
+    iam_enforcement: bool = setting(True)
 
     def region_port(self, regions: tuple[str, ...], region: str) -> int:
         return self.first_region_port + regions.index(region)
