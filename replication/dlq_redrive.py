@@ -161,7 +161,8 @@ def reapply_items(target: Any, region: str, versions: Mapping[str, Sequence[int]
 
 def _redrive_stream(target: Any, region: str, msg: DlqMessage, result: RedriveResult,
                     audited: dict[str, RedriveResult]) -> None:
-    from replication.audit import REPAIRABLE, audit
+    from replication.audit import audit
+    from replication.audit_report import REPAIRABLE
 
     pointer = msg.pointer
     assert pointer is not None
