@@ -27,6 +27,12 @@ from catalog.config import DeploymentConfig
 
 ENDPOINTS_FILE = "endpoints.json"
 SANDBOX_DOMAIN = "search.sandbox.localhost"
+# The sandbox's operator: an IAM user with administrator access that the sandbox creates in its
+# moto at start (:mod:`sandbox.iam`). Every caller of the sandbox's AWS endpoint that is not one
+# of its functions (the CLI, the emulators, the operator tooling, the tests) signs with this key;
+# the functions sign with their own roles'. Well known on purpose: the sandbox is local only.
+OPERATOR_CREDENTIALS = {"aws_access_key_id": "AKIASANDBOXOPERATOR0",
+                        "aws_secret_access_key": "sandbox/operator/secret/access/key/0000"}
 
 
 @dataclass(frozen=True)

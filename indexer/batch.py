@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog import defaults
 from catalog.convert import TransformError
 from catalog.engine.port import IndexWriter, Operation, OpResult, Outcome, Tombstone
 from indexer.chunking import chunks
@@ -73,8 +74,8 @@ class BatchOutcome:
 
 @dataclass(frozen=True)
 class BatchLimits:
-    max_operations: int = 1000
-    max_bytes: int = 5 * 1024 * 1024
+    max_operations: int = defaults.BULK_MAX_OPERATIONS
+    max_bytes: int = defaults.BULK_MAX_BYTES
 
 
 def process_batch(

@@ -24,6 +24,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from catalog import defaults
+
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -62,8 +64,8 @@ class Settings:
     region: str
     dlq_url: str
     content_bucket: str
-    bulk_max_operations: int = 1000
-    bulk_max_bytes: int = 5 * 1024 * 1024
+    bulk_max_operations: int = defaults.BULK_MAX_OPERATIONS
+    bulk_max_bytes: int = defaults.BULK_MAX_BYTES
     retry_margin_ms: int = 5000
     service: str = "storefront-indexer"
     namespace: str = "Storefront"
@@ -84,10 +86,10 @@ class Settings:
             region=region,
             dlq_url=dlq_url,
             content_bucket=bucket,
-            bulk_max_operations=_int(env, "BULK_MAX_OPERATIONS", 1000, 1, 10_000),
-            bulk_max_bytes=_int(env, "BULK_MAX_BYTES", 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
-            retry_margin_ms=_int(env, "RETRY_MARGIN_MS", 5000, 0, 900_000),
-            service=env.get("POWERTOOLS_SERVICE_NAME") or "storefront-indexer",
-            namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "Storefront",
+            bulk_max_operations=_int(env, "BULK_MAX_OPERATIONS", cls.bulk_max_operations, 1, 10_000),
+            bulk_max_bytes=_int(env, "BULK_MAX_BYTES", cls.bulk_max_bytes, 1024, 100 * 1024 * 1024),
+            retry_margin_ms=_int(env, "RETRY_MARGIN_MS", cls.retry_margin_ms, 0, 900_000),
+            service=env.get("POWERTOOLS_SERVICE_NAME") or cls.service,
+            namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or cls.namespace,
             tracing=env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() not in _TRUE,
         )

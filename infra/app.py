@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from aws_cdk import App, Aspects, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
@@ -95,9 +96,9 @@ FEATURE_FLAGS = {
 }
 
 
-def new_app(*, outdir: str | None = None, context: dict | None = None, validation: bool | None = None) -> App:
+def new_app(*, outdir: str | None = None, context: dict[str, Any] | None = None, validation: bool | None = None) -> App:
     """An App; ``validation`` switches CDK's built-in CloudFormation validator (default: on)."""
-    kwargs: dict = {
+    kwargs: dict[str, Any] = {
         "context": {**FEATURE_FLAGS, **(context or {})},
         "outdir": outdir or os.environ.get("CDK_OUTDIR") or "cdk.out",
     }

@@ -123,6 +123,8 @@ def runtime_provided(out: Path, extra: tuple[str, ...] = ()) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in (*RUNTIME_PROVIDED, *extra):
         module = importlib.import_module(name)
+        if module.__file__ is None:
+            raise RuntimeError(f"{name} has no file to link into the asset (a namespace package?)")
         source = Path(module.__file__)
         package = source.parent if source.name == "__init__.py" else source
         link = out / package.name

@@ -132,10 +132,12 @@ def _resources(template: Mapping[str, Any], rtype: str) -> dict[str, dict[str, A
 
 def _logical_of(value: Any) -> str | None:
     if isinstance(value, dict) and set(value) == {"Ref"}:
-        return value["Ref"]
+        ref: str = value["Ref"]
+        return ref
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
         att = value["Fn::GetAtt"]
-        return att[0] if isinstance(att, list) else att.split(".", 1)[0]
+        logical: str = att[0] if isinstance(att, list) else att.split(".", 1)[0]
+        return logical
     return None
 
 

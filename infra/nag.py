@@ -8,8 +8,9 @@ there are none and that every acknowledgment below carries a specific reason.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
 from catalog.model import CONTENT_PREFIX
@@ -34,11 +35,16 @@ def _ack(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{PACK}::{PACK}-{rule}", reason=reason))
 
 
-def _find(stack: Stack, path: str) -> IConstruct:
-    node: IConstruct = stack
+def _find(scope: IConstruct, path: str) -> IConstruct:
+    node: IConstruct = scope
     for part in path.split("/"):
         node = node.node.find_child(part)
     return node
+
+
+def _logical_id(stack: Stack, resource: IConstruct | None) -> str:
+    """The logical id of an L1 resource found by path (CDK types its child lookups as IConstruct)."""
+    return stack.get_logical_id(cast(CfnElement, resource))
 
 
 def acknowledge(stacks: Iterable[Stack], dep: Deployment) -> None:
@@ -81,7 +87,7 @@ def _acknowledge_site(stack: Stack, dep: Deployment) -> None:
     assets = f"cdk-hnb659fds-assets-{dep.aws.account}-{stack.region}"
     for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*",
                     "Action::s3:Abort*", f"Resource::arn:<AWS::Partition>:s3:::{assets}/*",
-                    f"Resource::<{stack.get_logical_id(_find(stack, 'Site/Bucket/Resource'))}.Arn>/*"):
+                    f"Resource::<{_logical_id(stack, _find(stack, 'Site/Bucket/Resource'))}.Arn>/*"):
         _ack(deployment, f"IAM5[{finding}]", reason)
     _ack(deployment, "IAM5[Resource::*]", "CDK's BucketDeployment provider invalidates the site's CloudFront "
                                           "distribution; cloudfront:CreateInvalidation/GetInvalidation take no "
@@ -125,7 +131,7 @@ def _acknowledge_search(stack: Stack, dep: Deployment, region: str) -> None:
     artifacts = _find(stack, "Canary/Artifacts")
     _ack(artifacts, "S1", "The canaries' run artifacts (screenshots, logs) expire after 30 days and are written only "
                           "by the two canary roles; access logs of them would audit the canaries themselves")
-    artifacts_arn = f"<{stack.resolve(stack.get_logical_id(artifacts.node.default_child))}.Arn>"
+    artifacts_arn = f"<{stack.resolve(_logical_id(stack, artifacts.node.default_child))}.Arn>"
     for kind in ("Regional", "Global"):
         role = _find(stack, f"Canary/{kind}/ServiceRole")
         _ack(role, "IAM5[Resource::*]", "CloudWatch Synthetics' canary role needs s3:ListAllMyBuckets and "

@@ -55,7 +55,7 @@ class Deployment:
         """The first physical index behind the alias: ``<alias>-v<hash of the index body>``."""
         return f"{self.config.engine.index_alias}-v{index_body_hash(self)[:10]}"
 
-    def index_body(self) -> dict:
+    def index_body(self) -> dict[str, Any]:
         return opensearch_index_body(self.config.engine.shards, self.config.engine.replicas)
 
 

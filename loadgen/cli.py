@@ -10,7 +10,7 @@ import sys
 from storefront_cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("load", help="open-loop load at a constant request rate with the shopper mix; "
                                     "exit 1 if --p99-ms or --max-error-rate is missed")
     p.add_argument("--rps", type=float, required=True, help="requests per second (constant arrival rate)")
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def base_url(args: argparse.Namespace) -> str:
     """--url, else the target's global name or (--region) the region's endpoint."""
     if args.url:
-        return args.url
+        return str(args.url)
     from replication.cli import target_from_args
 
     with target_from_args(args) as target:

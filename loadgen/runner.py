@@ -16,6 +16,7 @@ connection per worker thread, errors classified as ``http_<status>``, ``timeout`
 
 from __future__ import annotations
 
+import functools
 import http.client
 import socket
 import threading
@@ -126,7 +127,7 @@ def run_open_loop(send: Callable[[LoadRequest], Outcome], requests: Iterable[Loa
                 rec.max_send_lag = max(rec.max_send_lag, now - due)
             req = next(it)
             rec.sent += 1
-            submit(lambda due=due, req=req: task(due, req))
+            submit(functools.partial(task, due, req))
             i += 1
     finally:
         if pool is not None:
@@ -342,7 +343,8 @@ def get_json_from(base_url: str, timeout: float = 10.0) -> Callable[[str], Mappi
 
     def get_json(path: str) -> Mapping[str, Any]:
         with urllib.request.urlopen(base_url.rstrip("/") + path, timeout=timeout) as resp:
-            return json.loads(resp.read())
+            body: Mapping[str, Any] = json.loads(resp.read())
+            return body
 
     return get_json
 

@@ -27,7 +27,7 @@ def _target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("replication", help="replication status across regions")
     rsub = rep.add_subparsers(dest="replication_command", metavar="ACTION", required=True)
     st = rsub.add_parser("status", help="table replicas and latency, bucket replication, indexer lag and DLQ depth; "
@@ -203,7 +203,8 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _drill(args: argparse.Namespace) -> int:
-    from replication.drill import Drill, DrillError, plan_steps
+    from replication.drill import Drill
+    from replication.drill_plan import DrillError, plan_steps
 
     if getattr(args, "chart", None) and not getattr(args, "load", None):
         raise CLIError("--chart needs --load (the chart shows what shoppers saw)")

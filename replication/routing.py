@@ -60,7 +60,7 @@ def find_health_checks(route53: Any, regions: tuple[str, ...] | list[str]) -> di
         for rts in resp.get("ResourceTagSets", []):
             tags = {t["Key"]: t["Value"] for t in rts.get("Tags", [])}
             region = tags.get("storefront:region")
-            if region in regions:
+            if region is not None and region in regions:
                 checks[region] = by_id[rts["ResourceId"]]
     return checks
 
@@ -132,7 +132,7 @@ def status_from_observations(observations: list[Mapping[str, Any]]) -> str:
 
 def _resolve(name: str) -> set[str]:
     try:
-        return {info[4][0] for info in socket.getaddrinfo(name.rstrip("."), 443, proto=socket.IPPROTO_TCP)}
+        return {str(info[4][0]) for info in socket.getaddrinfo(name.rstrip("."), 443, proto=socket.IPPROTO_TCP)}
     except OSError:
         return set()
 
@@ -146,7 +146,9 @@ class SandboxRoutingObserver:
         self._timeout = timeout
 
     def health_checks(self) -> list[dict[str, Any]]:
-        return get_json(f"{self._base}/_sandbox/route53/health-checks", self._timeout)["health_checks"]
+        checks: list[dict[str, Any]] = get_json(f"{self._base}/_sandbox/route53/health-checks",
+                                                self._timeout)["health_checks"]
+        return checks
 
     def health_status(self, region: str) -> str:
         for hc in self.health_checks():
@@ -155,7 +157,8 @@ class SandboxRoutingObserver:
         return UNKNOWN
 
     def answer(self) -> str | None:
-        return get_json(f"{self._base}/_sandbox/route53/answer", self._timeout).get("region")
+        region: str | None = get_json(f"{self._base}/_sandbox/route53/answer", self._timeout).get("region")
+        return region
 
 
 # ---------------------------------------------------------------- HTTP

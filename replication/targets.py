@@ -23,7 +23,7 @@ from typing import Any
 
 from catalog.config import DeploymentConfig, HealthCheckConfig
 from catalog.engine import SearchEngine, engine_from_env
-from catalog.sandbox_endpoints import Endpoints, endpoints_path, read_endpoints
+from catalog.sandbox_endpoints import OPERATOR_CREDENTIALS, Endpoints, endpoints_path, read_endpoints
 from replication.routing import AwsRoutingObserver, RoutingObserver, SandboxRoutingObserver
 
 ENGINE_VARIABLES = ("SEARCH_ENGINE", "INDEX_ALIAS", "EMBEDDED_INDEX_DIR", "OPENSEARCH_ENDPOINT", "OPENSEARCH_AUTH",
@@ -92,7 +92,7 @@ def resolve_target(config: DeploymentConfig, mode: str | None = None) -> Target:
 def sandbox_target(config: DeploymentConfig, endpoints: Endpoints) -> Target:
     import boto3
 
-    client = _client_factory(boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing"),
+    client = _client_factory(boto3.session.Session(**OPERATOR_CREDENTIALS),
                              endpoints.aws)
     index_dirs = endpoints.index_dirs
 
@@ -111,7 +111,8 @@ def sandbox_target(config: DeploymentConfig, endpoints: Endpoints) -> Target:
         observer=SandboxRoutingObserver(endpoints.global_url),
         global_url=endpoints.global_url,
         region_urls=dict(endpoints.regions),
-        health=HealthCheckConfig(sb.health_check_interval_seconds, sb.health_check_failure_threshold,
+        # the template's checks (threshold, path: [health_check]), probed at the sandbox's interval
+        health=HealthCheckConfig(sb.health_check_interval_seconds, config.health_check.failure_threshold,
                                  config.health_check.path),
         poll_seconds=0.2,
     )

@@ -1,7 +1,9 @@
 """EMULATION of an API Gateway REST API with a Lambda proxy integration, on a local port.
 
 Each HTTP request becomes the REST (v1) proxy event API Gateway sends to Lambda: method,
-path (as on a custom domain: no stage prefix), ``headers`` and ``multiValueHeaders``,
+path (as on a custom domain: no stage prefix; a request whose ``Host`` is an execute-api
+host, as Route 53's health checks send, names the stage first and it is taken off),
+``headers`` and ``multiValueHeaders``,
 ``queryStringParameters`` and ``multiValueQueryStringParameters`` (URL-decoded, ``None``
 when empty, the single-value map keeps the last value as API Gateway does),
 ``pathParameters`` for the ``/{proxy+}`` resource, ``requestContext`` (stage, request id,
@@ -35,6 +37,9 @@ def proxy_event(method: str, raw_path: str, headers: list[tuple[str, str]], body
     """An HTTP request -> an API Gateway REST proxy event."""
     parts = urlsplit(raw_path)
     path = parts.path or "/"
+    host = next((v for k, v in headers if k.lower() == "host"), "")
+    if ".execute-api." in host.lower() and (path == f"/{STAGE}" or path.startswith(f"/{STAGE}/")):
+        path = path[len(STAGE) + 1:] or "/"
     multi_q: dict[str, list[str]] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         multi_q.setdefault(k, []).append(v)

@@ -160,10 +160,10 @@ def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Ge
 def _table(cfg: DeploymentConfig, aws_endpoint: str, region: str) -> Any:
     import boto3
 
-    from sandbox.aws import DUMMY_CREDENTIALS
+    from sandbox.aws import OPERATOR_CREDENTIALS
 
     resource = boto3.session.Session().resource("dynamodb", region_name=region, endpoint_url=aws_endpoint,
-                                                **DUMMY_CREDENTIALS)
+                                                **OPERATOR_CREDENTIALS)
     return resource.Table(cfg.table_name)
 
 

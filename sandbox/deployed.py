@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,29 @@ ENGINE_VARIABLES_REPLACED = ("OPENSEARCH_ENDPOINT", "OPENSEARCH_AUTH")
 # so a region taken out is detected within interval x threshold + 1 s (issue 6). Only a
 # variable the template sets is changed: one the CDK code lost stays missing.
 COMPRESSED_TIMING = {"MAINTENANCE_CACHE_SECONDS": "0"}
+# Route 53 health checks keep the template's settings (type, path, threshold, inversion...) but for
+# two local changes, here and nowhere else: every endpoint check probes every
+# [sandbox] health_check_interval_seconds (:func:`probe_interval_seconds`) in place of its
+# RequestInterval, and a check of a region's execute-api host probes that region's port over HTTP
+# (:func:`sandbox_health_check`: no TLS here), with the host name kept for the Host header.
+EXECUTE_API_HOST = re.compile(r"^[^.]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
+
+
+def probe_interval_seconds(cfg: DeploymentConfig) -> float:
+    """How often the sandbox probes a health check's endpoint (the template says 10 or 30 s)."""
+    return float(cfg.sandbox.health_check_interval_seconds)
+
+
+def sandbox_health_check(cfg: DeploymentConfig, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A template's ``HealthCheckConfig`` (intrinsics resolved) as the sandbox creates it (see above)."""
+    out = dict(config)
+    match = EXECUTE_API_HOST.match(str(out.get("FullyQualifiedDomainName", "")))
+    if match and match.group(1) in cfg.regions and str(out.get("Type", "")).startswith(("HTTP", "HTTPS")):
+        out["Type"] = out["Type"].replace("HTTPS", "HTTP")
+        out["IPAddress"] = cfg.sandbox.host if cfg.sandbox.host != "localhost" else "127.0.0.1"
+        out["Port"] = cfg.sandbox.region_port(cfg.regions, match.group(1))
+        out.pop("EnableSNI", None)
+    return out
 
 
 def local_addition(index_dir: str) -> dict[str, str]:
@@ -162,15 +186,23 @@ def aws_queue_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
-def sandbox_values(template: Mapping[str, Any], region: str, account: str) -> Values:
-    """Intrinsics -> the names AWS would give (the sandbox creates its resources under the same names)."""
+def sandbox_values(template: Mapping[str, Any], region: str, account: str,
+                   created: Mapping[str, Mapping[str, Any]] | None = None) -> Values:
+    """Intrinsics -> what the sandbox created (``created``: logical id -> ``{"Ref": ..., attribute: ...}``,
+    :mod:`sandbox.resources`), else the names AWS would give (the sandbox creates its resources under
+    the same names)."""
+    made = created if created is not None else {}
 
-    def ref(logical: str) -> str:
+    def ref(logical: str) -> Any:
+        if logical in made:
+            return made[logical]["Ref"]
         if logical in template.get("Parameters", {}):
             return str(template["Parameters"][logical].get("Default", logical))
         return logical
 
-    def getatt(logical: str, attr: str) -> str:
+    def getatt(logical: str, attr: str) -> Any:
+        if attr in made.get(logical, {}):
+            return made[logical][attr]
         if attr == "DomainEndpoint":
             return "opensearch-domain-not-in-the-sandbox"  # replaced by the local addition
         return f"{logical}.{attr}"  # an ESM's stream ARN: the sandbox takes its own

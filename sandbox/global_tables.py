@@ -1,8 +1,11 @@
 """EMULATION of DynamoDB global tables replication, which moto does not perform.
 
-moto accepts ``ReplicaUpdates`` and does nothing, so the sandbox creates the same table
-(with a ``NEW_AND_OLD_IMAGES`` stream) in every region and this module replicates
-between them, following the documented behaviour of global tables (version 2019.11.21):
+moto accepts ``ReplicaUpdates`` and does nothing, so the sandbox creates the template's
+``AWS::DynamoDB::GlobalTable`` as one table per replica region (:mod:`sandbox.resources`:
+the template's table name, replica regions, keys and stream) and this module replicates
+between them. Global tables need a ``NEW_AND_OLD_IMAGES`` stream: a table with another
+view type (or none) fails :meth:`GlobalTableReplicator.start`, as AWS refuses it. It
+follows the documented behaviour of global tables (version 2019.11.21):
 
 * **Asynchronous:** every write in one region's table is applied to every other
   region's table ``lag`` seconds after it was made (``sandbox.replication_lag_ms``;
@@ -49,6 +52,7 @@ from sandbox.streams import InProcessStreamReader, StreamReader, approximate_cre
 log = logging.getLogger(__name__)
 EXPECTATION_TTL_SECONDS = 120.0
 VERSION = "version"
+REQUIRED_STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 
 
 @dataclass(order=True)
@@ -107,6 +111,11 @@ class GlobalTableReplicator:
         self.skipped_stale = 0
 
     def start(self) -> GlobalTableReplicator:
+        for region in self.regions:
+            spec = self._ddb[region].describe_table(TableName=self.table_name)["Table"].get("StreamSpecification", {})
+            if spec.get("StreamViewType") != REQUIRED_STREAM_VIEW:
+                raise ValueError(f"global table {self.table_name} in {region}: replication needs a "
+                                 f"{REQUIRED_STREAM_VIEW} stream, the table has {spec.get('StreamViewType') or 'none'}")
         for region in self.regions:
             reader: StreamReader | InProcessStreamReader
             if self.in_process_account:

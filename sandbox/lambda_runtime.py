@@ -21,9 +21,18 @@ the real handler in-process with the event shape Lambda uses:
   and last sequence numbers of the records not done, ``RetryAttemptsExhausted`` or
   ``RecordAgeExceeded``) is handed to ``on_failure`` (the region's DLQ) and the shard moves
   on. If that send fails, the batch is retried instead. Without ``ReportBatchItemFailures``
-  the response is ignored, as on AWS. Not emulated: bisecting a batch on a function error.
+  the response is ignored, as on AWS. With ``bisect_on_error`` (``BisectBatchOnFunctionError``),
+  a batch the function fails with an error (it raises; a partial ``batchItemFailures``
+  response retries from its checkpoint instead, as on AWS) is split in two and the halves
+  are retried one after the other, in order (a half that fails is split again, down to one
+  record); a split is not a retry attempt: the count starts again for the halves, and only a
+  batch of one record, or one that cannot be split, counts towards ``max_retries``.
+  ``ParallelizationFactor`` (the template's 2) is not emulated: the sandbox holds one warm
+  instance per function, so it invokes one batch at a time per shard, in sequence order.
   After each batch the ``AWS/Lambda IteratorAge`` metric (ms, FunctionName) is published.
 * **SQS** (:class:`QueueEventSource`): receives up to ``batch_size`` messages (default 10),
+  at most ``max_concurrency`` batches in flight (``ScalingConfig.MaximumConcurrency``; the
+  sandbox's one instance per function makes it one, which every setting allows),
   within ``batching_window`` seconds; deletes the messages that succeeded; failed ones
   (listed by ``messageId`` in ``batchItemFailures``, or all on an exception) are left to
   reappear after the queue's visibility timeout and go to its dead-letter queue after
@@ -152,8 +161,13 @@ class StreamEventSource(_Poller):
                  idle_seconds: float = 0.25, metrics: MetricsPublisher | None = None, *,
                  max_retries: int = -1, max_record_age: float = -1, on_failure: Callable[[str], Any] | None = None,
                  function_arn: str = "", clock: Callable[[], float] = time.time,
-                 backoff: Callable[[int], float] | None = None, report_batch_item_failures: bool = True) -> None:
+                 backoff: Callable[[int], float] | None = None, report_batch_item_failures: bool = True,
+                 bisect_on_error: bool = False) -> None:
         super().__init__(f"esm-stream-{region}", idle_seconds)
+        self.bisect_on_error = bisect_on_error
+        # shard -> the sizes of its next batches while a failed batch is being bisected
+        self._sizes: dict[str, list[int]] = {}
+        self.splits = 0
         self.report_batch_item_failures = report_batch_item_failures
         self.max_retries = max_retries
         self.max_record_age = max_record_age
@@ -188,12 +202,17 @@ class StreamEventSource(_Poller):
             self._stop_event.wait(min(0.05, self.batching_window - waited))
             return True
         shard = self._pending[0][0]
-        batch = [r for s, r in self._pending if s == shard][: self.batch_size]
+        sizes = self._sizes.get(shard)
+        batch = [r for s, r in self._pending if s == shard][: sizes[0] if sizes else self.batch_size]
         event = {"Records": [lambda_stream_record(r, self.region, self.reader.stream_arn) for r in batch]}
         failed_from = self._deliver(event, batch)
         self.batches += 1
         if failed_from is None:
             self._attempt = 0
+            if sizes:
+                sizes.pop(0)
+                if not sizes:
+                    del self._sizes[shard]
             done = {id(r) for r in batch}
             self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
             self.records_delivered += len(batch)
@@ -208,8 +227,22 @@ class StreamEventSource(_Poller):
         # the records before it were done)
         self._attempt = 1 if failed_from > 0 else self._attempt + 1
         rest = batch[failed_from:]
+        if sizes and failed_from > 0:
+            sizes[0] = len(rest)  # the rest of this half is retried on its own
+        if self._raised and self.bisect_on_error and len(rest) > 1 and self._record_age_ok(rest):
+            half = len(rest) // 2
+            self._sizes[shard] = [half, len(rest) - half] + (sizes[1:] if sizes else [])
+            self._attempt = 0  # a split is not a retry attempt
+            self.splits += 1
+            self.reader.rewind(shard, rest[0]["dynamodb"]["SequenceNumber"])
+            self._pending = [(s, r) for s, r in self._pending if s != shard]
+            return True
         condition = self._give_up(rest)
         if condition is not None and self._discard(shard, rest, condition):
+            if sizes:
+                sizes.pop(0)
+                if not sizes:
+                    del self._sizes[shard]
             done = {id(r) for r in batch}
             self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
             self._attempt = 0
@@ -220,6 +253,10 @@ class StreamEventSource(_Poller):
         self._pending = [(s, r) for s, r in self._pending if s != shard]
         self._stop_event.wait(self.backoff(self._attempt - 1))
         return True
+
+    def _record_age_ok(self, rest: list[dict[str, Any]]) -> bool:
+        created = approximate_creation_seconds(rest[0])
+        return self.max_record_age == -1 or created is None or self.clock() - created <= self.max_record_age
 
     def _give_up(self, rest: list[dict[str, Any]]) -> str | None:
         """Lambda's on-failure condition for the records not done, or None to retry them."""
@@ -288,8 +325,12 @@ class StreamEventSource(_Poller):
 class QueueEventSource(_Poller):
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], sqs: Any, queue_url: str, queue_arn: str,
                  region: str, function_name: str, batch_size: int = 10, batching_window: float = 0.0,
-                 idle_seconds: float = 0.5, *, report_batch_item_failures: bool = True) -> None:
+                 idle_seconds: float = 0.5, *, report_batch_item_failures: bool = True,
+                 max_concurrency: int | None = None) -> None:
         super().__init__(f"esm-sqs-{region}", idle_seconds)
+        if max_concurrency is not None and max_concurrency < 2:
+            raise ValueError(f"MaximumConcurrency must be between 2 and 1000, got {max_concurrency}")
+        self.max_concurrency = max_concurrency  # one poller: one batch in flight, within any limit
         self.report_batch_item_failures = report_batch_item_failures
         self.invoke = invoke
         self.sqs = sqs

@@ -49,6 +49,8 @@ class SourceSpec:
     max_record_age_seconds: int = -1
     on_failure_url: str | None = None  # the sandbox's queue for the template's on-failure destination
     queue_url: str = ""  # the SQS source's queue in the sandbox
+    bisect_on_error: bool = False
+    max_concurrency: int | None = None  # SQS: ScalingConfig.MaximumConcurrency
 
 
 @dataclass(frozen=True)
@@ -127,16 +129,18 @@ def event_sources(spec: RegionSpec, indexer: Any, reader: Any, sqs: Any, metrics
                           on_failure=(lambda body: sqs.send_message(QueueUrl=on_failure, MessageBody=body))
                           if on_failure else None,
                           function_arn=indexer.function_arn,
-                          report_batch_item_failures=st.report_batch_item_failures),
+                          report_batch_item_failures=st.report_batch_item_failures,
+                          bisect_on_error=st.bisect_on_error),
         QueueEventSource(indexer, sqs, qu.queue_url, spec.queue_arn, spec.region, spec.indexer.name,
                          qu.batch_size, qu.batching_window_seconds, spec.queue_poll_seconds,
-                         report_batch_item_failures=qu.report_batch_item_failures),
+                         report_batch_item_failures=qu.report_batch_item_failures,
+                         max_concurrency=qu.max_concurrency),
     ]
 
 
 def run(spec: RegionSpec, stop: threading.Event) -> None:
     from sandbox.apigw import ApiGatewayServer
-    from sandbox.aws import client
+    from sandbox.aws import client, credentials_of
     from sandbox.lambda_runtime import Invoker
     from sandbox.metrics import MetricsPublisher
     from sandbox.streams import StreamReader
@@ -150,7 +154,9 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
         handler = FaultyIndexer(handler, spec.faults_file)
     indexer = Invoker(handler, spec.indexer.name, spec.region, spec.account, spec.indexer.timeout_seconds,
                       spec.indexer.memory_mb)
-    sqs = client("sqs", spec.region, spec.endpoint)
+    # Lambda's event source mappings poll (and send to the on-failure destination) as the function's role
+    role = credentials_of(spec.indexer.environment)
+    sqs = client("sqs", spec.region, spec.endpoint, credentials=role)
     search = Invoker(search_handler, spec.search.name, spec.region, spec.account, spec.search.timeout_seconds,
                      spec.search.memory_mb)
     if spec.faults_file:
@@ -159,7 +165,7 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
         search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
     server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
-    reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint), spec.stream_arn,
+    reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint, credentials=role), spec.stream_arn,
                           spec.stream_source.starting_position or "TRIM_HORIZON")
     pollers = event_sources(spec, indexer, reader, sqs, metrics)
     for p in pollers:

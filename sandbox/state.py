@@ -92,13 +92,13 @@ def free_sandbox_ports(regions: int = 2) -> tuple[int, int, int]:
 def private_sandbox_toml(name_prefix: str, *, head: str = "", replication_lag_ms: int = 100,
                          aws_port: int | None = None, state_dir: str = "state") -> str:
     """A ``storefront.toml`` for a private two-region sandbox (tests, benchmarks): free ports
-    (``aws_port`` overrides the first), health checks every 1 s with threshold 3, a state dir
+    (``aws_port`` overrides the first), health checks probed every 1 s, a state dir
     beside the file. ``head`` holds further sections (``[thresholds]``...) placed before ``[sandbox]``."""
     aws, glob, first = free_sandbox_ports()
     return (f'name_prefix = "{name_prefix}"\nregions = ["us-east-1", "eu-west-1"]\nrouting = "failover"\n'
             f"{head.strip()}\n[sandbox]\naws_port = {aws if aws_port is None else aws_port}\n"
             f"global_port = {glob}\nfirst_region_port = {first}\nreplication_lag_ms = {replication_lag_ms}\n"
-            f"health_check_interval_seconds = 1\nhealth_check_failure_threshold = 3\n"
+            f"health_check_interval_seconds = 1\n"
             f'state_dir = "{state_dir}"\n')
 
 

@@ -7,16 +7,18 @@ sandbox.supervisor [--config FILE]`` runs one in the foreground until SIGTERM/SI
 (``storefront sandbox up --detach`` starts it so, in its own session).
 
 Start order: the synthesized app (:mod:`sandbox.deployed`, cached) -> the functions'
-assets built for this host (cached) -> moto server ->
-resources -> replication emulators -> region processes (each given its functions'
-handler, environment, timeout, memory and event sources from the region's search stack
-template; ready once its index exists, its handlers are imported and its port serves) ->
+assets built for this host (cached) -> moto server -> its operator and IAM enforcement
+(:mod:`sandbox.iam`) -> resources -> the templates' roles and policies -> replication
+emulators -> region processes (each given its functions' handler, environment, timeout,
+memory and event sources from the region's search stack template, and its role's
+credentials; ready once its index exists, its handlers are imported and its port serves) ->
 Route 53 emulator -> global router -> endpoints file.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -50,10 +52,12 @@ ITERATORS_KEPT = 500
 
 
 def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: Endpoints, resources: Any,
-                region: str, paths: Mapping[str, list[str]], **extra: Any) -> Any:
+                region: str, paths: Mapping[str, list[str]],
+                credentials: Mapping[str, Mapping[str, str]] | None = None, **extra: Any) -> Any:
     """A region process's spec: its functions and event sources as the synthesized template declares
     them, every name and URL resolved to the sandbox's own resources (raises ``TemplateError``);
-    ``paths``: each handler's import path (:func:`function_paths`)."""
+    ``paths``: each handler's import path (:func:`function_paths`); ``credentials``: ``indexer``/``search``
+    -> its role's credentials (:meth:`sandbox.iam.SandboxIam.function_credentials`), else the operator's."""
     from infra.deployed import TemplateError
     from sandbox.deployed import SandboxNames, aws_queue_arn, aws_queue_url, sandbox_environment, sandbox_functions
     from sandbox.region import FunctionSpec, RegionSpec, SourceSpec
@@ -64,10 +68,11 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
             queues[aws_queue_url(r, cfg.account, name)] = url
             queues[aws_queue_arn(r, cfg.account, name)] = url
     names = SandboxNames(endpoints.aws, queues)
-    credentials = lambda_environment(endpoints.aws, region)
+    runtime = lambda_environment(endpoints.aws, region)
     fns = sandbox_functions(templates, cfg, region)
-    specs = {role: FunctionSpec(fn.name, fn.handler, sandbox_environment(fn, region, names,
-                                                                        endpoints.index_dirs[region], credentials),
+    specs = {role: FunctionSpec(fn.name, fn.handler,
+                                sandbox_environment(fn, region, names, endpoints.index_dirs[region],
+                                                    {**runtime, **(credentials or {}).get(role, {})}),
                                 float(fn.timeout_seconds), fn.memory_mb, list(paths[fn.handler]))
              for role, fn in fns.items()}
     mappings = fns["indexer"].event_sources
@@ -84,9 +89,10 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
         indexer=specs["indexer"], search=specs["search"],
         stream_source=SourceSpec(st.batch_size, float(st.batching_window_seconds), st.report_batch_item_failures,
                                  st.starting_position, st.max_retries, st.max_record_age_seconds,
-                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None),
+                                 names.queue_url(st.on_failure_arn) if st.on_failure_arn else None,
+                                 bisect_on_error=st.bisect_on_error),
         queue_source=SourceSpec(qu.batch_size, float(qu.batching_window_seconds), qu.report_batch_item_failures,
-                                queue_url=names.queue_url(qu.source_arn)),
+                                queue_url=names.queue_url(qu.source_arn), max_concurrency=qu.max_concurrency),
         **extra,
     )
 
@@ -122,7 +128,9 @@ class Sandbox:
         self.state = state_dir(cfg)
         self.resources: Any = None
         self.started_seconds: float | None = None
+        self.timings: dict[str, float] = {}  # start phase -> seconds (bench/bench_sandbox_up.py)
         self._moto: Any = None
+        self._iam: Any = None
         self._children: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Any] = {}
         self._parts: list[Any] = []
@@ -149,34 +157,52 @@ class Sandbox:
     def _start(self) -> None:
         from sandbox.deployed import cloud_assembly
 
+        mark = _Marks(self.timings)
         self.state.mkdir(parents=True, exist_ok=True)
         self.templates = cloud_assembly(self.cfg, self.progress)
+        mark("synthesized app")
         self.paths = function_paths(self._handlers(), self.progress)
+        mark("function assets")
         index_root = self.state / "index"
         shutil.rmtree(index_root, ignore_errors=True)  # the index is derived: a fresh table, a fresh index
         for d in self.endpoints.index_dirs.values():
             Path(d).mkdir(parents=True, exist_ok=True)
         (self.state / "logs").mkdir(exist_ok=True)
         self._start_moto()
+        mark("moto")
 
+        from infra.deployed import TemplateError
         from sandbox.global_tables import GlobalTableReplicator
         from sandbox.metrics import MetricsPublisher
         from sandbox.resources import create_resources
         from sandbox.s3_replication import S3Replicator
 
         cfg, ep = self.cfg, self.endpoints.aws
-        self.resources = create_resources(cfg, ep)
+        try:
+            self.resources = res = create_resources(cfg, self.templates, ep)
+        except TemplateError as exc:
+            raise SandboxError(f"creating the synthesized app's resources: {exc}") from exc
+        self.endpoints = dataclasses.replace(self.endpoints, domain=res.domain)
+        mark("resources")
+        try:
+            self._iam.create_roles(self.templates)
+        except TemplateError as exc:
+            raise SandboxError(f"creating the synthesized app's roles: {exc}") from exc
+        mark("roles")
         lag = cfg.sandbox.replication_lag_ms / 1000.0
         metrics = MetricsPublisher(ep).start()
         self._parts.append(metrics)
         self._parts.append(S3Replicator(cfg.account, lag, metrics).start())
-        self._parts.append(GlobalTableReplicator(ep, cfg.table_name, cfg.regions, lag, metrics,
+        self._parts.append(GlobalTableReplicator(ep, res.table_name, res.table_regions, lag, metrics,
                                                  in_process_account=cfg.account).start())
+        mark("replication emulators")
         for region in cfg.regions:
             self._spawn(region)
         for region in cfg.regions:
             self._wait_ready(region)
+        mark("region processes ready")
         self._start_routing()
+        mark("route 53 and router")
 
     def _handlers(self) -> list[str]:
         from sandbox.deployed import sandbox_functions
@@ -189,6 +215,9 @@ class Sandbox:
         from sandbox.moto_host import MotoHost
 
         self._moto = MotoHost(self.cfg.sandbox.host, self.cfg.sandbox.aws_port).start()
+        from sandbox.iam import SandboxIam
+
+        self._iam = SandboxIam(self.cfg, self._moto.endpoint).start()  # the operator; calls judged from now on
         self._janitor = threading.Thread(target=self._prune_iterators, name="moto-janitor", daemon=True)
         self._janitor.start()
 
@@ -211,6 +240,7 @@ class Sandbox:
 
         try:
             spec = region_spec(self.cfg, self.templates, self.endpoints, self.resources, region, self.paths,
+                               self._iam.function_credentials(self.templates, region),
                                **{"faults_file": str(self.state / FAULTS_FILE), **self.region_overrides})
         except TemplateError as exc:
             raise SandboxError(f"region {region}: the synthesized app: {exc}") from exc
@@ -245,11 +275,10 @@ class Sandbox:
         from sandbox.router import GlobalRouter
 
         cfg, res = self.cfg, self.resources
-        r53 = Route53Emulator(
-            self.endpoints.aws, res.hosted_zone_id, res.domain,
-            {r: res.regions[r].health_check_id for r in cfg.regions}, cfg.regions, cfg.routing,
-            cfg.sandbox.health_check_interval_seconds, cfg.sandbox.health_check_failure_threshold,
-        ).start()
+        from sandbox.deployed import probe_interval_seconds
+
+        r53 = Route53Emulator(self.endpoints.aws, res.hosted_zone_id, res.domain, res.health_checks, cfg.regions,
+                              cfg.routing, probe_interval_seconds(cfg)).start()
         self._parts.append(r53)
         router = GlobalRouter(cfg.sandbox.host, cfg.sandbox.global_port, self.endpoints.regions, r53.answer_json,
                               r53.health_checks, dns_ttl_seconds=cfg.sandbox.dns_ttl_seconds).start()
@@ -284,6 +313,22 @@ class Sandbox:
         if self._moto is not None:
             _quietly(self._moto.stop)
             self._moto = None
+        if self._iam is not None:
+            _quietly(self._iam.stop)
+            self._iam = None
+
+
+class _Marks:
+    """Records the seconds since the previous mark under each phase's name."""
+
+    def __init__(self, out: dict[str, float]) -> None:
+        self.out = out
+        self.last = time.monotonic()
+
+    def __call__(self, phase: str) -> None:
+        now = time.monotonic()
+        self.out[phase] = now - self.last
+        self.last = now
 
 
 def _quietly(fn: Any) -> None:

@@ -62,8 +62,9 @@ class Settings:
         return cls(
             region=region,
             maintenance_parameter=parameter,
-            maintenance_cache_seconds=_number(env, "MAINTENANCE_CACHE_SECONDS", 5.0, 0.0, 3600.0),
-            search_timeout_ms=_number(env, "SEARCH_TIMEOUT_MS", 2000.0, 1.0, 60_000.0),
+            maintenance_cache_seconds=_number(env, "MAINTENANCE_CACHE_SECONDS", cls.maintenance_cache_seconds, 0.0,
+                                              3600.0),
+            search_timeout_ms=_number(env, "SEARCH_TIMEOUT_MS", cls.search_timeout_ms, 1.0, 60_000.0),
             cors_allow_origins=_origins(env.get("CORS_ALLOW_ORIGIN", "*")),
         )
 

@@ -6,12 +6,12 @@ region's :class:`infra.constructs.monitoring.Monitoring`, and :func:`search_impa
 the composite alarm over those that mean shoppers are affected. Route 53's
 ``HealthCheckStatus`` exists only in us-east-1, so those alarms live in
 :class:`infra.stacks.health_alarms.HealthAlarmsStack`.
-Thresholds: ``[alarms]``, ``[thresholds]`` and ``[aws]`` (``catalog/config.py``).
+Thresholds: ``[alarms]``, ``[thresholds]`` and ``[aws]`` (``catalog/config/schema.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Duration, Stack
@@ -192,7 +192,7 @@ class RegionAlarms(Construct):
             self.replication_failed.append(failed)
 
 
-def search_impaired(scope: Construct, *, prefix: str, alarms: dict[str, cw.IAlarm]) -> cw.CompositeAlarm:
+def search_impaired(scope: Construct, *, prefix: str, alarms: Mapping[str, cw.IAlarm]) -> cw.CompositeAlarm:
     """ALARM when any alarm that means shoppers are affected is in ALARM."""
     return cw.CompositeAlarm(
         scope, "SearchImpaired",

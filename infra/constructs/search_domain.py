@@ -18,6 +18,8 @@ Lambda roles) instead. Enabling fine-grained access control is the moment to add
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -69,7 +71,7 @@ class SearchDomain(Construct):
                              operator_policy_name=f"{dep.config.name_prefix}-index-operator-{region}")
         self.operator_policy = access.operator_policy
 
-        cluster: dict = {
+        cluster: dict[str, Any] = {
             "instanceType": sizing.instance_type,
             "instanceCount": sizing.instance_count,
             "zoneAwarenessEnabled": True,

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -43,7 +45,7 @@ class StorefrontSite(Construct):
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=aws.hosted_zone_id, zone_name=aws.hosted_zone_name)
 
-        private = {"block_public_access": s3.BlockPublicAccess.BLOCK_ALL, "enforce_ssl": True,
+        private: dict[str, Any] = {"block_public_access": s3.BlockPublicAccess.BLOCK_ALL, "enforce_ssl": True,
                    "encryption": s3.BucketEncryption.S3_MANAGED}
         self.logs = s3.Bucket(
             self, "Logs", **private,

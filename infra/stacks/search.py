@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from catalog.model import CONTENT_PREFIX
 from infra.constructs.canary import ShopperCanaries
 from infra.constructs.functions import FunctionRole, IndexBootstrap, IndexerFunction, SearchFunction
 from infra.constructs.global_table import ReplicaStream
@@ -88,11 +90,8 @@ class SearchStack(Stack):
                   description="What Route 53 judges this region by: execute-api /health and the shopper-path canary")
 
 
-def _read_content(stack: Stack, bucket_name: str) -> list:  # list[iam.PolicyStatement]
+def _read_content(stack: Stack, bucket_name: str) -> list[iam.PolicyStatement]:
     """Read ``products/*`` objects (and list them, so a missing object is a 404, not a 403)."""
-    from aws_cdk import aws_iam as iam
-
-    from catalog.model import CONTENT_PREFIX
 
     arn = f"arn:{stack.partition}:s3:::{bucket_name}"
     return [

@@ -88,7 +88,7 @@ def test_drill_command_reports_json(sandbox):
     assert data["lost_writes"] == 0 and data["timeline"] and data["rto_seconds"] >= data["detection_seconds"]
 
 
-def test_drill_under_load_with_the_region_down_shows_errors_only_until_detection_and_ttl(sandbox):
+def test_drill_under_load_with_the_region_down_shows_errors_only_until_traffic_moved_and_ttl(sandbox):
     config, _ = sandbox
     chart = config.parent / "drill.svg"
     run = _storefront(config, "drill", "run", "--region", "us-east-1", "--method", "region-down", "--execute",
@@ -100,12 +100,14 @@ def test_drill_under_load_with_the_region_down_shows_errors_only_until_detection
     marks, phases = sh["marks"], {p["name"]: p for p in sh["phases"]}
     assert list(phases) == ["before", "failover", "failed over", "failback", "after"]
     assert marks["inject"] < marks["detected"] <= marks["moved"] < marks["restore"] < marks["failback"]
-    # the region's front failed: shoppers saw it until Route 53 noticed and their cached answer expired
+    # the region's front failed: shoppers saw it until the name's answer moved and their cached answer
+    # expired. "moved" (the answer changed), not "detected": the drill's status poll can see the check
+    # turn unhealthy a poll or more before the answer it serves changes, longer on a busy machine
     assert phases["failover"]["failed"] > 0 and set(phases["failover"]["errors"]) == {"http_503"}
     assert phases["before"]["failed"] == phases["after"]["failed"] == phases["failed over"]["failed"] == 0
     for second in sh["series"]:
         if second["failed"]:
-            assert marks["inject"] - 1 <= second["t"] <= marks["detected"] + DNS_TTL + 1, second
+            assert marks["inject"] - 1 <= second["t"] <= marks["moved"] + DNS_TTL + 1, second
     assert sh["whole"]["failed"] == sum(p["failed"] for p in phases.values())
     assert sh["whole"]["sent"] == sum(p["sent"] for p in phases.values())
     assert sh["whole"]["longest_failure_seconds"] <= marks["moved"] - marks["inject"] + 1

@@ -150,7 +150,7 @@ def _served_by(url: str) -> str | None:
 def test_maintenance_switch_moves_global_traffic_and_back(sbx):
     ep, cfg = sbx["ep"], sbx["cfg"]
     # issue 6 asks for this bound in the e2e test itself (the drill e2e test leaves speed to bench/)
-    budget = cfg.sandbox.health_check_interval_seconds * cfg.sandbox.health_check_failure_threshold + 1.0
+    budget = cfg.sandbox.health_check_interval_seconds * cfg.health_check.failure_threshold + 1.0
     primary, secondary = cfg.primary, cfg.secondaries[0]
     ssm = client("ssm", primary, ep.aws)
     assert _served_by(ep.global_url) == primary

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
+from catalog.defaults import INDEX_ALIAS
 from catalog.engine import EngineConfigError
 from catalog.engine.embedded import query as eq
 from catalog.engine.embedded import search as _search
@@ -40,7 +41,7 @@ from catalog.model import Content, Product
 class EmbeddedEngine:
     """A region's product index in ``directory``, read and written through ``alias``."""
 
-    def __init__(self, directory: str | os.PathLike[str], alias: str = "products") -> None:
+    def __init__(self, directory: str | os.PathLike[str], alias: str = INDEX_ALIAS) -> None:
         self._store = IndexStore(directory, alias)
         self.alias = self._store.alias
         self.directory = self._store.directory
@@ -51,7 +52,7 @@ class EmbeddedEngine:
         if not directory:
             raise EngineConfigError("EMBEDDED_INDEX_DIR is required for SEARCH_ENGINE=embedded "
                                     "(the region's index directory)")
-        return cls(directory, alias=env.get("INDEX_ALIAS", "").strip() or "products")
+        return cls(directory, alias=env.get("INDEX_ALIAS", "").strip() or INDEX_ALIAS)
 
     # ------------------------------------------------------------ administration
     def alias_target(self) -> str | None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import tantivy
 
+from catalog.defaults import INDEX_ALIAS
 from catalog.engine import EngineConfigError
 from catalog.engine.embedded.schema import physical_schema, register_tokenizers
 from catalog.engine.port import EngineUnavailable, IndexNotFound, InvalidRequest
@@ -58,7 +59,7 @@ def _stat(path: str | Path) -> tuple[int, int, int] | None:
 class IndexStore:
     """The physical indices of ``directory`` and the pointer file of ``alias``."""
 
-    def __init__(self, directory: str | os.PathLike[str], alias: str = "products") -> None:
+    def __init__(self, directory: str | os.PathLike[str], alias: str = INDEX_ALIAS) -> None:
         if not NAME.match(alias):
             raise EngineConfigError(f"INDEX_ALIAS must match {NAME.pattern}, got {alias!r}")
         self.alias = alias

@@ -56,7 +56,8 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self.sock = socket.create_connection((self._connect_host, self.port), self.timeout)
 
 
-def _get_json(base_url: str, path: str, params: dict[str, Any], connect_host: str | None, step: str) -> dict:
+def _get_json(base_url: str, path: str, params: dict[str, Any], connect_host: str | None, step: str
+              ) -> dict[str, Any]:
     url = urlsplit(base_url)
     host = url.hostname or ""
     https = url.scheme == "https"
@@ -80,9 +81,10 @@ def _get_json(base_url: str, path: str, params: dict[str, Any], connect_host: st
     if response.status != 200:
         raise CanaryFailure(f"{step}: {base_url}{path} answered {response.status}: {body[:200]!r}")
     try:
-        return json.loads(body)
+        answer: dict[str, Any] = json.loads(body)
     except ValueError as exc:
         raise CanaryFailure(f"{step}: {base_url}{path}: not JSON: {body[:200]!r}") from exc
+    return answer
 
 
 def shopper_path(base_url: str, connect_host: str | None = None) -> list[str]:

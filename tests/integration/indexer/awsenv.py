@@ -2,7 +2,7 @@
 
 No event source mapping is created (moto would drain the stream into a Lambda it cannot
 run): the tests poll Streams and SQS themselves and call ``lambda_handler`` with events
-of the shape Lambda delivers (:mod:`tests.unit.indexer.shapes`).
+of the shape Lambda delivers (:mod:`tests.doubles.indexer_events`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from catalog.config import parse_config
 from catalog.convert import deserialize_image, item_from_product, product_from_item
 from catalog.model import Product
-from tests.unit.indexer.shapes import Context, from_sqs_messages, from_stream_records
+from tests.doubles.indexer_events import Context, from_sqs_messages, from_stream_records
 
 REGION = "us-east-1"  # moto's stream records always say us-east-1
 CONFIG = parse_config({"name_prefix": "itest", "regions": [REGION, "eu-west-1"]})

@@ -2,7 +2,7 @@
 
 No event source mapping is created (moto would drain the stream into a Lambda it cannot
 run): the tests poll Streams and SQS themselves and call ``lambda_handler`` with events
-of the shape Lambda delivers (:mod:`tests.unit.indexer.shapes`).
+of the shape Lambda delivers (:mod:`tests.doubles.indexer_events`).
 """
 
 from __future__ import annotations

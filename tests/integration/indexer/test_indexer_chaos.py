@@ -19,8 +19,8 @@ from catalog.convert import TransformError, deserialize_image, item_from_product
 from catalog.generator import products
 from catalog.versioning import VersionClock
 from tests.doubles.faulty_engine import FaultyEngine
+from tests.doubles.indexer_events import TTL_IDENTITY, from_stream_records
 from tests.integration.indexer.awsenv import invoke
-from tests.unit.indexer.shapes import TTL_IDENTITY, from_stream_records
 
 N_PRODUCTS = 500
 N_WRITES = 5000

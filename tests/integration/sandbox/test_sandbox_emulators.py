@@ -14,9 +14,10 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from catalog.config import parse_config
+from catalog.config import load_config
 from sandbox.aws import client
 from sandbox.client import get, wait_until
+from sandbox.deployed import cloud_assembly
 from sandbox.global_tables import GlobalTableReplicator
 from sandbox.lambda_runtime import Invoker, QueueEventSource, StreamEventSource
 from sandbox.metrics import MetricsPublisher
@@ -33,21 +34,29 @@ US, EU = "us-east-1", "eu-west-1"
 LAG = 0.2
 
 
+def _config(folder, prefix: str, routing: str, aws: int, glob: int, first: int, state_dir: str = "state"):
+    """A configuration file (the synth of the app reads one) for a private two-region sandbox."""
+    path = folder / f"{prefix}.toml"
+    path.write_text(f'name_prefix = "{prefix}"\nregions = ["{US}", "{EU}"]\nrouting = "{routing}"\n[sandbox]\n'
+                    f'aws_port = {aws}\nglobal_port = {glob}\nfirst_region_port = {first}\n'
+                    f'health_check_interval_seconds = 1\nstate_dir = "{state_dir}"\n')
+    return load_config(path)
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     aws, glob, first = free_sandbox_ports()
-    cfg = parse_config({"name_prefix": "emutest", "regions": [US, EU], "sandbox": {
-        "aws_port": aws, "global_port": glob, "first_region_port": first,
-        "health_check_interval_seconds": 1, "health_check_failure_threshold": 2,
-        "state_dir": str(tmp_path_factory.mktemp("state"))}}, "test.toml")
+    cfg = _config(tmp_path_factory.mktemp("cfg"), "emutest", "failover", aws, glob, first,
+                  state_dir=str(tmp_path_factory.mktemp("state")))
     host = MotoHost("127.0.0.1", aws).start()
     metrics = MetricsPublisher(host.endpoint, flush_seconds=0.2).start()
-    resources = create_resources(cfg, host.endpoint)
-    gt = GlobalTableReplicator(host.endpoint, cfg.table_name, cfg.regions, LAG, metrics,
+    templates = cloud_assembly(cfg)
+    resources = create_resources(cfg, templates, host.endpoint)
+    gt = GlobalTableReplicator(host.endpoint, resources.table_name, resources.table_regions, LAG, metrics,
                                in_process_account=cfg.account).start()
     s3r = S3Replicator(cfg.account, LAG, metrics).start()
     try:
-        yield {"cfg": cfg, "ep": host.endpoint, "res": resources, "gt": gt, "s3r": s3r}
+        yield {"cfg": cfg, "ep": host.endpoint, "res": resources, "gt": gt, "s3r": s3r, "templates": templates}
     finally:
         gt.stop()
         s3r.stop()
@@ -339,6 +348,8 @@ def test_queue_mapping_deletes_successes_and_keeps_failures(env):
 class _Region(BaseHTTPRequestHandler):
     def do_GET(self):
         status = self.server.status
+        if getattr(self.server, "seen", None) is not None:
+            self.server.seen.append((self.headers.get("Host"), self.path))
         body = json.dumps({"region": self.server.region, "path": self.path}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -365,39 +376,125 @@ def regions_http(env):
         srv.server_close()
 
 
-def test_route53_health_checks_follow_threshold_inverted_and_disabled(env, regions_http):
-    cfg, res = env["cfg"], env["res"]
-    checks = {r: res.regions[r].health_check_id for r in cfg.regions}
-    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, checks, cfg.regions, cfg.routing, 1, 2)
+def _region_checks(res) -> dict[str, str]:
+    """region -> the id of its storefront:region-tagged health check (the drill's)."""
+    return {hc.region: hc.id for hc in res.health_checks if hc.region}
+
+
+def _template_check(env, region: str) -> dict:
+    """The region's tagged health check as the synthesized template declares it."""
+    template = env["templates"][env["cfg"].stack_name("search", region)]
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::Route53::HealthCheck" and {"Key": "storefront:region", "Value": region} in \
+                res["Properties"].get("HealthCheckTags", []):
+            return res["Properties"]["HealthCheckConfig"]
+    raise AssertionError(f"no tagged health check for {region}")
+
+
+def _emulator(env, cfg=None, res=None):
+    cfg, res = cfg or env["cfg"], res or env["res"]
+    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, res.health_checks, cfg.regions, cfg.routing, 1)
     r53.refresh_records()
-    us_hc = checks[US]
+    return r53
+
+
+def test_health_checks_and_records_are_the_templates(env):
+    """What moto holds is what the template declares (threshold, interval, path, inversion, type of each
+    check; failover records with their set identifiers and calculated checks), the sandbox's one change
+    being the endpoint: the region's port over HTTP, the execute-api host kept for the Host header."""
+    cfg, res = env["cfg"], env["res"]
+    api = client("route53", US, env["ep"])
+    for region, hc in _region_checks(res).items():
+        declared = _template_check(env, region)
+        held = api.get_health_check(HealthCheckId=hc)["HealthCheck"]["HealthCheckConfig"]
+        for key in ("FailureThreshold", "RequestInterval", "ResourcePath", "Inverted"):
+            assert held[key] == declared[key], key
+        assert declared["Type"] == "HTTPS" and held["Type"] == "HTTP"
+        assert held["Port"] == cfg.sandbox.region_port(cfg.regions, region)
+        assert held["FullyQualifiedDomainName"].endswith(f".execute-api.{region}.amazonaws.com")
+    records = api.list_resource_record_sets(HostedZoneId=res.hosted_zone_id)["ResourceRecordSets"]
+    routing = {r["SetIdentifier"]: r for r in records if r.get("SetIdentifier")}
+    assert {r: routing[r]["Failover"] for r in routing} == {US: "PRIMARY", EU: "SECONDARY"}
+    judged = {hc.id: hc for hc in res.health_checks}
+    for region, rec in routing.items():
+        calculated = api.get_health_check(HealthCheckId=rec["HealthCheckId"])["HealthCheck"]["HealthCheckConfig"]
+        assert judged[rec["HealthCheckId"]].type == calculated["Type"] == "CALCULATED"
+        assert _region_checks(res)[region] in calculated["ChildHealthChecks"]
+
+
+def test_route53_health_checks_follow_threshold_inverted_and_disabled(env, regions_http):
+    res = env["res"]
+    r53 = _emulator(env)
+    us_hc = _region_checks(res)[US]
+    threshold = _template_check(env, US)["FailureThreshold"]
+    assert threshold > 1
     assert r53.answer() == US
     regions_http[US].status = 503
-    r53.check_once(us_hc)
-    assert r53.answer() == US  # one failure is not enough (threshold 2)
+    for _ in range(threshold - 1):
+        r53.check_once(us_hc)
+    assert r53.answer() == US  # one failure short of the template's threshold
     r53.check_once(us_hc)
     assert r53.answer() == EU and r53.states[us_hc].status == "unhealthy"
     api = client("route53", US, env["ep"])
     api.update_health_check(HealthCheckId=us_hc, Inverted=True)  # 503 now counts as success
-    r53.check_once(us_hc)
-    r53.check_once(us_hc)
+    for _ in range(threshold):
+        r53.check_once(us_hc)
     assert r53.answer() == US and r53.states[us_hc].inverted
     api.update_health_check(HealthCheckId=us_hc, Inverted=False)
-    r53.check_once(us_hc)
-    r53.check_once(us_hc)
+    for _ in range(threshold):
+        r53.check_once(us_hc)
     assert r53.answer() == EU
     api.update_health_check(HealthCheckId=us_hc, Disabled=True)  # disabled: considered healthy
     r53.check_once(us_hc)
     us_state = next(h for h in r53.health_checks() if h["region"] == US)
     assert r53.answer() == US and us_state["disabled"] and us_state["status"] == "healthy"
     api.update_health_check(HealthCheckId=us_hc, Disabled=False)
+    regions_http[US].status = 200
+    for _ in range(threshold):
+        r53.check_once(us_hc)
+
+
+def test_probe_names_the_execute_api_host_and_its_stage_path(env, regions_http):
+    res = env["res"]
+    seen = []
+    regions_http[US].seen = seen
+    r53 = _emulator(env)
+    r53.check_once(_region_checks(res)[US])
+    host, path = seen[-1]
+    assert host.endswith(f".execute-api.{US}.amazonaws.com") and path == _template_check(env, US)["ResourcePath"]
+
+
+def test_a_shopper_path_alarm_takes_the_region_out_through_the_calculated_check(env, regions_http):
+    """The template's calculated check (HealthThreshold of its children) and CloudWatch alarm check:
+    an alarm in ALARM makes the alarm check unhealthy, so the region's judged check fails and
+    traffic fails over; OK brings it back. No alarm in the sandbox: healthy (LastKnownStatus)."""
+    res = env["res"]
+    metric = next(hc for hc in res.health_checks if hc.type == "CLOUDWATCH_METRIC" and hc.alarm_region == US)
+    r53 = _emulator(env)
+    r53.check_once(metric.id)
+    assert r53.states[metric.id].status == "healthy" and r53.answer() == US  # no such alarm: last known
+    cw = client("cloudwatch", US, env["ep"])
+    cw.put_metric_alarm(AlarmName=metric.alarm_name, MetricName="SuccessPercent", Namespace="CloudWatchSynthetics",
+                        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=90,
+                        ComparisonOperator="LessThanThreshold")
+    try:
+        cw.set_alarm_state(AlarmName=metric.alarm_name, StateValue="ALARM", StateReason="test")
+        r53.check_once(metric.id)
+        assert r53.answer() == EU
+        cw.set_alarm_state(AlarmName=metric.alarm_name, StateValue="INSUFFICIENT_DATA", StateReason="test")
+        r53.check_once(metric.id)
+        assert r53.answer() == EU  # LastKnownStatus: still unhealthy
+        cw.set_alarm_state(AlarmName=metric.alarm_name, StateValue="OK", StateReason="test")
+        r53.check_once(metric.id)
+        assert r53.answer() == US
+    finally:
+        cw.delete_alarms(AlarmNames=[metric.alarm_name])
 
 
 def test_router_serves_admin_routes_and_proxies_to_the_answer(env, regions_http):
     cfg, res = env["cfg"], env["res"]
-    checks = {r: res.regions[r].health_check_id for r in cfg.regions}
-    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, checks, cfg.regions, cfg.routing, 1, 2)
-    r53.refresh_records()
+    r53 = _emulator(env)
+    checks = _region_checks(res)
     urls = {r: f"http://127.0.0.1:{cfg.sandbox.region_port(cfg.regions, r)}" for r in cfg.regions}
     router = GlobalRouter("127.0.0.1", cfg.sandbox.global_port, urls, r53.answer_json, r53.health_checks).start()
     base = f"http://127.0.0.1:{cfg.sandbox.global_port}"
@@ -406,30 +503,78 @@ def test_router_serves_admin_routes_and_proxies_to_the_answer(env, regions_http)
         assert answer == {"name": res.domain, "routing": "failover", "region": US}
         hcs = get(base, "/_sandbox/route53/health-checks").body["health_checks"]
         assert {h["region"] for h in hcs} == {US, EU}
-        assert set(hcs[0]) == {"id", "region", "status", "inverted", "disabled", "consecutive_failures",
-                               "last_checked"}
+        assert set(hcs[0]) == {"id", "region", "name", "type", "status", "inverted", "disabled",
+                               "consecutive_failures", "last_checked"}
         proxied = get(base, "/search", {"q": "x"})
         assert proxied.region == US and proxied.body == {"region": US, "path": "/search?q=x"}
         regions_http[US].status = 503
-        r53.check_once(checks[US])
-        r53.check_once(checks[US])
+        for _ in range(_template_check(env, US)["FailureThreshold"]):
+            r53.check_once(checks[US])
         assert get(base, "/health").region == EU
     finally:
         router.stop()
 
 
-def test_latency_records_answer_the_nearest_healthy_region(env, regions_http):
-    cfg = parse_config({"name_prefix": "emulat", "regions": [US, EU], "routing": "latency", "sandbox": {
-        "aws_port": env["cfg"].sandbox.aws_port, "global_port": env["cfg"].sandbox.global_port,
-        "first_region_port": env["cfg"].sandbox.first_region_port}}, "test.toml")
-    res = create_resources(cfg, env["ep"])
+def test_latency_records_answer_the_nearest_healthy_region(env, regions_http, tmp_path):
+    sb = env["cfg"].sandbox
+    cfg = _config(tmp_path, "emulat", "latency", sb.aws_port, sb.global_port, sb.first_region_port)
+    res = create_resources(cfg, cloud_assembly(cfg), env["ep"])
     records = client("route53", US, env["ep"]).list_resource_record_sets(HostedZoneId=res.hosted_zone_id)
     latency = [r for r in records["ResourceRecordSets"] if r.get("Region")]
     assert sorted(r["Region"] for r in latency) == sorted(cfg.regions)
-    checks = {r: res.regions[r].health_check_id for r in cfg.regions}
-    r53 = Route53Emulator(env["ep"], res.hosted_zone_id, res.domain, checks, cfg.regions, cfg.routing, 1, 1)
-    r53.refresh_records()
+    r53 = _emulator(env, cfg, res)
     assert r53.answer_json()["routing"] == "latency" and r53.answer() == US
     regions_http[US].status = 500
-    r53.check_once(checks[US])
+    for _ in range(cfg.health_check.failure_threshold):
+        r53.check_once(_region_checks(res)[US])
     assert r53.answer() == EU
+
+
+# ---------------------------------------------------------------- resources are the template's
+def _declared(env, stack: str, rtype: str) -> dict:
+    found = [r["Properties"] for r in env["templates"][stack]["Resources"].values() if r["Type"] == rtype]
+    assert found, f"no {rtype} in {stack}"
+    return {p.get("QueueName") or p.get("BucketName") or p.get("TableName") or p.get("Name"): p for p in found}
+
+
+def test_tables_queues_buckets_and_parameters_are_the_templates(env):
+    """Each setting read back from moto equals the synthesized template's, not a constant of the sandbox's:
+    a redrive count, a visibility timeout or a stream view changed in the CDK code changes the sandbox."""
+    cfg, res = env["cfg"], env["res"]
+    (name, table), = _declared(env, cfg.stack_name("table"), "AWS::DynamoDB::GlobalTable").items()
+    assert sorted(r["Region"] for r in table["Replicas"]) == sorted(res.table_regions) == sorted(cfg.regions)
+    for region in cfg.regions:
+        ddb = client("dynamodb", region, env["ep"])
+        held = ddb.describe_table(TableName=name)["Table"]
+        assert held["KeySchema"] == table["KeySchema"]
+        assert held["StreamSpecification"]["StreamViewType"] == table["StreamSpecification"]["StreamViewType"]
+        ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        assert ttl["AttributeName"] == table["TimeToLiveSpecification"]["AttributeName"]
+
+        storage = cfg.stack_name("storage", region)
+        sqs = client("sqs", region, env["ep"])
+        for qname, declared in _declared(env, storage, "AWS::SQS::Queue").items():
+            url = sqs.get_queue_url(QueueName=qname)["QueueUrl"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert attrs["MessageRetentionPeriod"] == str(declared["MessageRetentionPeriod"])
+            if "VisibilityTimeout" in declared:
+                assert attrs["VisibilityTimeout"] == str(declared["VisibilityTimeout"])
+            if "RedrivePolicy" in declared:
+                redrive = json.loads(attrs["RedrivePolicy"])
+                assert redrive["maxReceiveCount"] == declared["RedrivePolicy"]["maxReceiveCount"]
+                assert redrive["deadLetterTargetArn"] == res.regions[region].dlq_arn
+
+        s3 = client("s3", region, env["ep"])
+        bucket = res.regions[region].bucket
+        declared = _declared(env, storage, "AWS::S3::Bucket")[bucket]
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == declared["VersioningConfiguration"]["Status"]
+        queues = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+        assert sorted(e for q in queues for e in q["Events"]) == sorted(
+            q["Event"] for q in declared["NotificationConfiguration"]["QueueConfigurations"])
+        assert {q["QueueArn"] for q in queues} == {res.regions[region].queue_arn}
+        rules = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
+        assert [r["Destination"]["Bucket"] for r in rules] == [
+            f"arn:aws:s3:::{cfg.bucket_name(other)}" for other in cfg.regions if other != region]
+
+        (pname, param), = _declared(env, cfg.stack_name("search", region), "AWS::SSM::Parameter").items()
+        assert client("ssm", region, env["ep"]).get_parameter(Name=pname)["Parameter"]["Value"] == param["Value"]

@@ -1,7 +1,9 @@
 """The sandbox runs what deploys, so a break in what deploys breaks the sandbox, naming the
 cause: a variable removed from a function's environment in the CDK code fails the
 function's start naming the variable; a runtime dependency missing from the asset fails it
-naming the module; a batch size changed in the CDK code is the size of the sandbox's batches.
+naming the module; a batch size changed in the CDK code is the size of the sandbox's batches;
+a permission removed from the indexer's role in the CDK code fails its reads with
+``AccessDenied`` naming the action (the function runs as its role, and moto judges it).
 
 One synth of the (deliberately broken) CDK app for the module, in this process, with the
 CDK code patched; the sandbox's own code (:func:`sandbox.supervisor.region_spec`, the region
@@ -13,26 +15,36 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 
 import pytest
 
 from catalog.config import load_config
+from catalog.convert import content_to_json
+from catalog.generator import generate
+from catalog.model import content_key
+from sandbox.aws import client, credentials_of
 from sandbox.deployed import cloud_assembly, synthesize
-from sandbox.function_process import FunctionInitError
-from sandbox.region import event_sources, start_functions
-from sandbox.resources import RegionResources, Resources
-from sandbox.state import planned_endpoints
+from sandbox.function_process import FunctionInitError, FunctionProcess
+from sandbox.iam import SandboxIam
+from sandbox.lambda_runtime import Invoker
+from sandbox.moto_host import MotoHost
+from sandbox.region import ensure_index, event_sources, start_functions
+from sandbox.resources import RegionResources, Resources, create_resources
+from sandbox.state import free_sandbox_ports, planned_endpoints
 from sandbox.supervisor import function_paths, region_spec
 
 pytestmark = pytest.mark.xdist_group("cdk")
 REGION = "us-east-1"
 REMOVED = "DLQ_URL"
 BATCH_SIZE = 7
+REVOKED = "ReadContent"  # the indexer role's statement allowing s3:GetObject on products/*
 
 
-def _cfg(tmp_path):
+def _cfg(tmp_path, aws_port: int | None = None):
     path = tmp_path / "storefront.toml"
-    path.write_text(f'name_prefix = "deployed"\nregions = ["{REGION}", "eu-west-1"]\n')
+    sandbox = f"[sandbox]\naws_port = {aws_port}\n" if aws_port else ""
+    path.write_text(f'name_prefix = "deployed"\nregions = ["{REGION}", "eu-west-1"]\n{sandbox}')
     return load_config(path)
 
 
@@ -158,3 +170,85 @@ def test_the_batch_size_changed_in_the_cdk_code_is_the_size_of_the_sandboxs_batc
     while stream.poll_once():
         pass
     assert indexer.batches == [7, 7, 6]
+
+
+# ---------------------------------------------------------------- the indexer's role
+@pytest.fixture(scope="module")
+def revoked(tmp_path_factory):
+    """The app synthesized with the indexer role's ReadContent statement removed in the CDK code."""
+    import infra.stacks.search as search
+
+    tmp = tmp_path_factory.mktemp("revoked-app")
+    cfg = _cfg(tmp)
+    mp = pytest.MonkeyPatch()
+    real = search._read_content
+    mp.setattr(search, "_read_content", lambda *args: [st for st in real(*args) if st.sid != REVOKED])
+    try:
+        templates = synthesize(cfg, tmp / "cdk.out")
+    finally:
+        mp.undo()
+    return templates
+
+
+class _Recorded:
+    """The indexer as its queue event source calls it, keeping each answer."""
+
+    def __init__(self, invoker: Invoker) -> None:
+        self.invoker = invoker
+        self.function_arn = invoker.function_arn
+        self.answers: list[dict] = []
+
+    def __call__(self, event):
+        self.answers.append(self.invoker(event))
+        return self.answers[-1]
+
+
+def _index_content_as_deployed(templates, paths, tmp_path) -> tuple[dict, str]:
+    """The sandbox's moto (IAM judged), its resources and the template's roles; one product's content
+    object put in the bucket, its S3 event delivered through the queue event source (polling as the
+    indexer's role) to the indexer (running as its role): the indexer's answer and its log."""
+    cfg = _cfg(tmp_path, free_sandbox_ports()[0])
+    host = MotoHost(cfg.sandbox.host, cfg.sandbox.aws_port).start()
+    iam = SandboxIam(cfg, host.endpoint).start()
+    try:
+        resources = create_resources(cfg, templates, host.endpoint)
+        iam.create_roles(templates)
+        spec = region_spec(cfg, templates, planned_endpoints(cfg, 1), resources, REGION, paths,
+                           iam.function_credentials(templates, REGION))
+        ensure_index(spec.indexer.environment)
+        g = next(iter(generate(1, seed=3)))
+        client("s3", REGION, host.endpoint).put_object(Bucket=cfg.bucket_name(REGION), Key=content_key(g.product.id),
+                                                       Body=content_to_json(g.content))
+        log = tmp_path / "indexer.log"
+        with open(log, "w") as out:
+            fn = FunctionProcess(spec.indexer.handler, spec.indexer.paths, spec.indexer.environment, log=out).start()
+            try:
+                indexer = _Recorded(Invoker(fn, spec.indexer.name, REGION, cfg.account,
+                                            spec.indexer.timeout_seconds, spec.indexer.memory_mb))
+                sqs = client("sqs", REGION, host.endpoint, credentials=credentials_of(spec.indexer.environment))
+                _stream, queue = event_sources(spec, indexer, None, sqs)
+                deadline = time.monotonic() + 30
+                while not indexer.answers and time.monotonic() < deadline:
+                    queue.poll_once()
+            finally:
+                fn.stop()
+        assert indexer.answers, "the content event never reached the indexer"
+        return indexer.answers[0], log.read_text()
+    finally:
+        iam.stop()
+        host.stop()
+
+
+def test_a_permission_removed_from_the_indexers_role_fails_its_reads_naming_it(revoked, paths, tmp_path):
+    (tmp_path / "revoked").mkdir()
+    answer, log = _index_content_as_deployed(revoked, paths, tmp_path / "revoked")
+    assert answer["batchItemFailures"], answer  # reported, so SQS redelivers: nothing dropped
+    assert "AccessDenied" in log and "is not authorized to perform: s3:GetObject" in log, log[-3000:]
+    assert "assumed-role/" in log  # as the indexer's role, not as an all-powerful key
+
+    # the same from the app as it is: the indexer reads the object and indexes it
+    intact = tmp_path / "intact"
+    intact.mkdir()
+    answer, log = _index_content_as_deployed(cloud_assembly(_cfg(intact)), paths, intact)
+    assert answer == {"batchItemFailures": []}, log[-3000:]
+    assert "AccessDenied" not in log

@@ -12,7 +12,7 @@ from loadgen.mix import KINDS, RequestMix, sample_catalog
 from loadgen.runner import get_json_from, load
 from sandbox.apigw import ApiGatewayServer
 from storefront_cli.main import main
-from tests.unit.search_api.apigw import LambdaContext
+from tests.doubles.apigw import LambdaContext
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 
 from loadgen.mix import KINDS
 from sandbox.apigw import ApiGatewayServer
-from tests.unit.search_api.apigw import LambdaContext
+from tests.doubles.apigw import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[3]
 

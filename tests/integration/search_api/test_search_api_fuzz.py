@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search_api.openapi import document
-from tests.unit.search_api.apigw import call, validate_reply
+from tests.doubles.apigw import call, validate_reply
 
 pytestmark = pytest.mark.slow
 

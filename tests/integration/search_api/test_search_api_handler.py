@@ -9,8 +9,8 @@ from moto import mock_aws
 
 from catalog.schema import FACETS_BY_NAME, MAX_SUGGEST_SIZE
 from catalog.text import fold
+from tests.doubles.apigw import call, validate_reply
 from tests.integration.search_api.conftest import MAINTENANCE, REGION, make_api
-from tests.unit.search_api.apigw import call, validate_reply
 
 WIDE_USB_C = "\uff35\uff33\uff22\uff0d\uff23"  # full-width "USB-C": NFKC folds it
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from catalog.model import Product
+from tests.doubles.apigw import call, validate_reply
 from tests.integration.search_api.conftest import make_api
-from tests.unit.search_api.apigw import call, validate_reply
 
 
 def product(pid, title, description="", *, in_stock=True, rating=4.0, brand="Acme", category="Home > Misc"):

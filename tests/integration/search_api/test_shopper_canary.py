@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.apigw import ApiGatewayServer
-from tests.unit.search_api.apigw import LambdaContext
+from tests.doubles.apigw import LambdaContext
 
 SCRIPT = Path(__file__).resolve().parents[3] / "infra" / "canary" / "python" / "shopper_path.py"
 DOMAIN = "search.shop.example"

@@ -8,7 +8,6 @@ from dataclasses import replace
 import pytest
 
 from catalog.convert import content_to_json, item_from_product
-from catalog.engine.embedded import EmbeddedEngine
 from catalog.engine.port import ClearContent, UpsertContent, UpsertItem
 from catalog.generator import generate
 from catalog.model import content_key
@@ -18,7 +17,7 @@ from indexer.content import resolve_content
 from indexer.records import Status, sqs_work
 from indexer.retry import Backoff, apply_with_retry
 from tests.doubles.faulty_engine import FaultyEngine
-from tests.unit.indexer.shapes import s3_note, sqs_record, stream_record, upsert_record
+from tests.doubles.indexer_events import s3_note, sqs_record, stream_record, upsert_record
 
 BUCKET = "storefront-content-123456789012-us-east-1"
 GEN = list(generate(8, seed=21))
@@ -27,11 +26,8 @@ C = [g.content for g in GEN]
 
 
 @pytest.fixture
-def engine(tmp_path):
-    e = EmbeddedEngine(tmp_path / "index")
-    e.swap_alias(e.create_index())
-    yield e
-    e.close()
+def engine(live_engine):
+    return live_engine
 
 
 def run(event, engine, *, objects=None, dlq_errors=None, budget=60_000.0, limits=None):

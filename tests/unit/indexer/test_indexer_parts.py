@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.engine.opensearch_dsl import bulk_body
+from catalog.engine.opensearch.writes import bulk_body
 from catalog.engine.port import ClearContent, Tombstone, UpsertContent, UpsertItem
 from catalog.generator import generate
 from catalog.model import Content
@@ -19,7 +19,7 @@ from indexer.dlq import MAX_MESSAGE_BYTES, dead_letter_body
 from indexer.records import stream_work
 from indexer.retry import Backoff
 from indexer.settings import Settings, SettingsError
-from tests.unit.indexer.shapes import stream_record
+from tests.doubles.indexer_events import stream_record
 
 GEN = list(generate(20, seed=3))
 ENV = {"AWS_REGION": "eu-west-1", "DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq",

@@ -12,7 +12,7 @@ from catalog.convert import item_from_product
 from catalog.engine.port import Tombstone, UpsertItem
 from catalog.generator import products
 from indexer.records import InvalidEvent, Status, decode, sqs_work, stream_work
-from tests.unit.indexer.shapes import remove_record, s3_note, sqs_record, stream_record, upsert_record
+from tests.doubles.indexer_events import remove_record, s3_note, sqs_record, stream_record, upsert_record
 
 BUCKET = "storefront-content-123456789012-us-east-1"
 P = products(3, seed=7)

@@ -117,7 +117,9 @@ def test_running_sandbox_is_the_default_target(tmp_path, admin):
     _write_endpoints(cfg, os.getpid(), admin)
     t = resolve_target(cfg)
     assert t.kind == "sandbox" and t.global_url == admin and t.poll_seconds < 1
-    assert t.health.detection_budget_seconds == 2 * 2 + 1  # the sandbox's own interval x threshold + 1
+    # the sandbox's probe interval x the template's threshold ([health_check]) + 1
+    assert t.health.detection_budget_seconds == cfg.sandbox.health_check_interval_seconds * \
+        cfg.health_check.failure_threshold + 1
     assert t.observer.answer() == "eu-west-1"
     assert t.client("ssm", "eu-west-1").meta.endpoint_url == "http://127.0.0.1:5055"
 

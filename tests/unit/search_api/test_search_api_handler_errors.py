@@ -17,7 +17,7 @@ from search_api.app import logger as app_logger
 from search_api.backend import Backend
 from search_api.maintenance import MaintenanceSwitch
 from search_api.settings import Settings
-from tests.unit.search_api.apigw import call
+from tests.doubles.apigw import call
 
 
 class PanicLike(BaseException):

@@ -92,19 +92,30 @@ def from_stream_records(records: Iterable[Mapping[str, Any]], stream_arn: str = 
 # ---------------------------------------------------------------- S3 notifications via SQS
 def s3_note(bucket: str, key: str, *, event_name: str = "ObjectCreated:Put",
             event_time: str = "2024-01-01T00:00:00.000Z") -> dict[str, Any]:
-    """An S3 event notification body with one record (``key`` as given: encode it yourself)."""
+    """An S3 event notification body with one record (``key`` as given: encode it yourself),
+    as S3 sends it for a versioned bucket (``aws_samples``: ``sqs_s3_notification.json``)."""
+    obj: dict[str, Any] = {"key": key}
+    if event_name.startswith("ObjectCreated"):
+        obj.update(size=10, eTag="9b2cf535f27731c974343645a3985328")
+    obj.update(versionId="S7MhSm8Ct1.9yFLD9fxJgGbJCFDhNzS5", sequencer="0055AED6DCD90281E5")
     return {"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": event_time,
-        "eventName": event_name,
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": key, "size": 10, "sequencer": "0055AED6DCD90281E5"}},
+        "eventName": event_name, "userIdentity": {"principalId": "AWS:AIDAJDPLRKLG7UEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.24"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQ"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "storefront-content-products",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                          "arn": f"arn:aws:s3:::{bucket}"},
+               "object": obj},
     }]}
 
 
 def sqs_record(body: Any, message_id: str = "m1") -> dict[str, Any]:
     text = body if isinstance(body, str) else json.dumps(body)
     return {"messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": text,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000",
+                           "SenderId": "AROA4KJY2TU23EXAMPLE:S3-PROD-END",
+                           "ApproximateFirstReceiveTimestamp": "1700000000007"},
             "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": QUEUE_ARN,
             "awsRegion": "us-east-1"}
 
