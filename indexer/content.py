@@ -37,6 +37,10 @@ from indexer.records import Status, Work
 # key -> bytes of the object, or None when it does not exist; raises on other errors
 ReadObject = Callable[[str], bytes | None]
 
+# GetObject calls in flight per batch (threads; boto3 clients are thread-safe). The S3 client's
+# connection pool is sized to match (indexer.runtime), else urllib3 drops the extra connections.
+READ_CONCURRENCY = 16
+
 
 class S3Reader:
     """Reads ``products/{id}.json`` from the region's bucket with a boto3 S3 client."""
@@ -66,14 +70,16 @@ class _Resolved:
     failure: str | None = None
 
 
-def resolve_content(works: Sequence[Work], read: ReadObject, *, max_workers: int = 16) -> int:
+def resolve_content(works: Sequence[Work], read: ReadObject, *, max_workers: int = READ_CONCURRENCY) -> int:
     """Fill ``ops`` of every pending S3 :class:`Work` from its hints; returns the number of reads.
 
     Distinct keys are read concurrently (``max_workers`` threads; boto3 clients are
-    thread-safe): a batch of SQS messages can name hundreds of keys.
+    thread-safe): a batch of SQS messages can name hundreds of keys (up to the queue event
+    source's batch size). Results keep the batch's order whatever order the reads finish in.
 
     Poison content (bad JSON, wrong id, bad fields) poisons every record that hinted the
-    key; a failed read marks them :attr:`Status.FAILED`.
+    key; a failed read marks them :attr:`Status.FAILED`. Reads do not consult the retry
+    budget (it only bounds bulk retries); each read is bounded by the client's timeouts.
     """
     latest: dict[str, int] = {}
     pid_of: dict[str, str] = {}

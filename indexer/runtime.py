@@ -36,7 +36,11 @@ class Runtime:
         import boto3
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+        from indexer.content import READ_CONCURRENCY
+
+        # one pooled connection per concurrent S3 read (botocore's default pool holds 10)
+        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5,
+                        max_pool_connections=READ_CONCURRENCY)
         return boto3.client(service, region_name=self.settings.region, config=config)
 
     def read_object(self, key: str) -> bytes | None:

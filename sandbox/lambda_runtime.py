@@ -30,10 +30,14 @@ the real handler in-process with the event shape Lambda uses:
   ``ParallelizationFactor`` (the template's 2) is not emulated: the sandbox holds one warm
   instance per function, so it invokes one batch at a time per shard, in sequence order.
   After each batch the ``AWS/Lambda IteratorAge`` metric (ms, FunctionName) is published.
-* **SQS** (:class:`QueueEventSource`): receives up to ``batch_size`` messages (default 10),
-  at most ``max_concurrency`` batches in flight (``ScalingConfig.MaximumConcurrency``; the
-  sandbox's one instance per function makes it one, which every setting allows),
-  within ``batching_window`` seconds; deletes the messages that succeeded; failed ones
+* **SQS** (:class:`QueueEventSource`): receives up to ``batch_size`` messages (default 10;
+  ``ReceiveMessage`` takes at most 10 a call), at most ``max_concurrency`` batches in flight
+  (``ScalingConfig.MaximumConcurrency``; the sandbox's one instance per function makes it
+  one, which every setting allows), and invokes when the batch is full, ``batching_window``
+  seconds after its first message arrived (``MaximumBatchingWindowInSeconds``; 0: with what
+  one more receive finds), or when another message would take the event over Lambda's 6 MB
+  invocation payload (that message opens the next batch), whichever comes first, as
+  Lambda's poller does; deletes the messages that succeeded; failed ones
   (listed by ``messageId`` in ``batchItemFailures``, or all on an exception) are left to
   reappear after the queue's visibility timeout and go to its dead-letter queue after
   ``maxReceiveCount`` receives.
@@ -322,11 +326,16 @@ class StreamEventSource(_Poller):
                              "Milliseconds", {"FunctionName": self.function_name})
 
 
+# Lambda's synchronous invocation payload limit: an SQS batch stops short of it
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+
 class QueueEventSource(_Poller):
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], sqs: Any, queue_url: str, queue_arn: str,
                  region: str, function_name: str, batch_size: int = 10, batching_window: float = 0.0,
                  idle_seconds: float = 0.5, *, report_batch_item_failures: bool = True,
-                 max_concurrency: int | None = None) -> None:
+                 max_concurrency: int | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> None:
         super().__init__(f"esm-sqs-{region}", idle_seconds)
         if max_concurrency is not None and max_concurrency < 2:
             raise ValueError(f"MaximumConcurrency must be between 2 and 1000, got {max_concurrency}")
@@ -340,25 +349,45 @@ class QueueEventSource(_Poller):
         self.function_name = function_name
         self.batch_size = batch_size
         self.batching_window = batching_window
+        self.clock = clock
+        self.max_payload_bytes = max_payload_bytes
         self.messages_done = 0
+        self._carried: list[dict[str, Any]] = []  # received, but beyond the last batch's payload limit
 
     def _receive(self, n: int) -> list[dict[str, Any]]:
         resp = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, n),
                                         WaitTimeSeconds=0, AttributeNames=["All"], MessageAttributeNames=["All"])
         return resp.get("Messages", [])
 
+    def _gather(self) -> list[dict[str, Any]]:
+        """One batch: full, the window after its first message elapsed, or the payload limit reached."""
+        incoming = self._carried or self._receive(self.batch_size)
+        self._carried = []
+        if not incoming:
+            return []
+        started = self.clock()
+        batch: list[dict[str, Any]] = []
+        size = 2  # '{"Records": [...]}' framing, approximately
+        while True:
+            for n, m in enumerate(incoming):
+                record_size = len(json.dumps(self._record(m))) + 2
+                if batch and size + record_size > self.max_payload_bytes:
+                    self._carried = incoming[n:]  # they open the next batch
+                    return batch
+                batch.append(m)
+                size += record_size
+            left = self.batch_size - len(batch)
+            remaining = self.batching_window - (self.clock() - started)
+            if left <= 0 or remaining <= 0 or self._stop_event.is_set():
+                return batch
+            incoming = self._receive(left)
+            if not incoming:
+                self._stop_event.wait(min(0.05, remaining))
+
     def poll_once(self) -> bool:
-        messages = self._receive(self.batch_size)
+        messages = self._gather()
         if not messages:
             return False
-        started = time.monotonic()
-        while len(messages) < self.batch_size:
-            more = self._receive(self.batch_size - len(messages))
-            if not more:
-                if time.monotonic() - started >= self.batching_window:
-                    break
-                self._stop_event.wait(0.05)
-            messages.extend(more)
         event = {"Records": [self._record(m) for m in messages]}
         self.batches += 1
         try:

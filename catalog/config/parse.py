@@ -265,6 +265,10 @@ def _parse_aws(sec: _Section, regions: tuple[str, ...], engine: EngineConfig) ->
     if v["alarm_email"] and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", v["alarm_email"]):
         raise ConfigError("aws.alarm_email", f"{v['alarm_email']!r} is not an email address; leave it out for no "
                           "subscription (the alarm topic is created either way)")
+    if v["queue_batch_size"] > 10 and v["queue_batching_window_seconds"] < 1:
+        raise ConfigError("aws.queue_batch_size", f"above 10 ({v['queue_batch_size']}) Lambda requires "
+                          f"aws.queue_batching_window_seconds of at least 1, got "
+                          f"{v['queue_batching_window_seconds']}; raise the window or use 10 or fewer")
     max_record_age = v["stream_max_record_age_seconds"]
     if max_record_age != -1 and not 60 <= max_record_age <= 604_800:
         raise ConfigError("aws.stream_max_record_age_seconds", f"must be -1 (no limit) or 60..604800, "

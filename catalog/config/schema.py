@@ -201,8 +201,11 @@ class AwsConfig:
     stream_max_retries: int = setting(10, 0, 10_000)
     stream_max_record_age_seconds: int = setting(86_400)  # -1 (no limit) or 60..604800
     stream_parallelization_factor: int = setting(2, 1, 10)
-    # the indexer's S3-events queue event source
-    queue_batch_size: int = setting(10, 1, 10)
+    # the indexer's S3-events queue event source (a standard queue): above 10 messages per batch
+    # Lambda requires a batching window of at least 1 s; one invocation then takes up to the
+    # batch size, what arrived within the window, or 6 MB of messages, whichever comes first
+    queue_batch_size: int = setting(100, 1, 10_000)
+    queue_batching_window_seconds: int = setting(1, 0, 300)
     # bounded fan-in to the domain: concurrent queue batches, and the indexer's reserved
     # concurrency (-1: none, else 1..1000); at least queue_max_concurrency + stream_parallelization_factor
     queue_max_concurrency: int = setting(4, 2, 1000)

@@ -34,8 +34,10 @@ class ContentQueues(Construct):
         self.queue = sqs.Queue(
             self, "Queue",
             queue_name=cfg.queue_name(region),
-            # at least six times the indexer timeout, as AWS advises for a Lambda event source
-            visibility_timeout=Duration.seconds(6 * dep.aws.indexer_timeout_seconds),
+            # at least six times the indexer timeout, as AWS advises for a Lambda event source, plus the
+            # batching window: a message received early in the window stays in flight for all of it
+            visibility_timeout=Duration.seconds(6 * dep.aws.indexer_timeout_seconds
+                                                + dep.aws.queue_batching_window_seconds),
             retention_period=Duration.days(4),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,

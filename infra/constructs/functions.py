@@ -137,6 +137,8 @@ class IndexerFunction(Construct):
         self.function.add_event_source(sources.SqsEventSource(
             queue,
             batch_size=aws.queue_batch_size,
+            # above 10 messages Lambda requires a window of at least 1 s (checked when parsing)
+            max_batching_window=Duration.seconds(aws.queue_batching_window_seconds),
             # Lambda polls no more than this can take: no throttling, so no redrive to the DLQ for it
             max_concurrency=aws.queue_max_concurrency,
             report_batch_item_failures=True,

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.xdist_group("cdk")
     ({"aws": {**MAIN_CONFIG["aws"], "stream_max_record_age_seconds": 10}}, "aws.stream_max_record_age_seconds"),
     ({"aws": {**MAIN_CONFIG["aws"], "retry_margin_ms": 60_000}}, "aws.retry_margin_ms"),
     ({"aws": {**MAIN_CONFIG["aws"], "stage_name": "prod-1"}}, "aws.stage_name"),
-    ({"aws": {**MAIN_CONFIG["aws"], "queue_batch_size": 11}}, "aws.queue_batch_size"),
+    ({"aws": {**MAIN_CONFIG["aws"], "queue_batch_size": 10_001}}, "aws.queue_batch_size"),
+    ({"aws": {**MAIN_CONFIG["aws"], "queue_batching_window_seconds": 301}}, "aws.queue_batching_window_seconds"),
     ({"aws": {**MAIN_CONFIG["aws"], "alarm_email": "oncall at shop"}}, "aws.alarm_email"),
 ])
 def test_config_errors_name_the_field(change, field):
@@ -35,6 +36,21 @@ def test_config_errors_name_the_field(change, field):
     with pytest.raises(ConfigError) as err:
         for_aws(parse_config(raw, "test.toml"))
     assert err.value.field == field
+
+
+@pytest.mark.parametrize(("size", "window", "ok"), [(10, 0, True), (11, 0, False), (11, 1, True),
+                                                      (10_000, 1, True), (1, 300, True)])
+def test_a_queue_batch_above_10_needs_a_batching_window(size, window, ok):
+    raw = {**MAIN_CONFIG, "aws": {**MAIN_CONFIG["aws"], "queue_batch_size": size,
+                                  "queue_batching_window_seconds": window}}
+    if ok:
+        aws = for_aws(parse_config(raw, "test.toml")).config.aws
+        assert (aws.queue_batch_size, aws.queue_batching_window_seconds) == (size, window)
+        return
+    with pytest.raises(ConfigError) as err:
+        for_aws(parse_config(raw, "test.toml"))
+    assert err.value.field == "aws.queue_batch_size"
+    assert "aws.queue_batching_window_seconds" in str(err.value) and "at least 1" in str(err.value)
 
 
 def test_main_exits_2_naming_the_field_for_a_bad_config(tmp_path, monkeypatch, capsys):

@@ -118,7 +118,8 @@ def test_indexer_reads_its_own_replicas_stream_and_the_queue(synth, region):
         f"arn:aws:sqs:{region}:{ACCOUNT}:shop-indexer-dlq-{region}"
     (queue,) = [m for m in mappings if "StartingPosition" not in m]
     assert flat(queue["EventSourceArn"]) == f"arn:aws:sqs:{region}:{ACCOUNT}:shop-content-events-{region}"
-    assert queue["BatchSize"] == 5 and queue["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (queue["BatchSize"], queue["MaximumBatchingWindowInSeconds"], queue["FunctionResponseTypes"]) == \
+        (250, 3, ["ReportBatchItemFailures"])
     # the search stack comes after its storage stack and the table (the replica must exist)
     assert {f"shop-storage-{region}", "shop-table"} <= synth.dependencies(f"shop-search-{region}")
 
