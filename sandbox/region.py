@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -93,7 +94,7 @@ def start_functions(functions: list[FunctionSpec]) -> list[Any]:
     processes = [FunctionProcess(fn.handler, fn.paths, fn.environment) for fn in functions]
     with ThreadPoolExecutor(len(processes)) as pool:
         futures = [pool.submit(p.start) for p in processes]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [exc for f in futures if (exc := f.exception()) is not None]
     if errors:
         for p in processes:
             p.stop()
@@ -157,8 +158,8 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     # Lambda's event source mappings poll (and send to the on-failure destination) as the function's role
     role = credentials_of(spec.indexer.environment)
     sqs = client("sqs", spec.region, spec.endpoint, credentials=role)
-    search = Invoker(search_handler, spec.search.name, spec.region, spec.account, spec.search.timeout_seconds,
-                     spec.search.memory_mb)
+    search: Callable[[dict[str, Any]], Any] = Invoker(search_handler, spec.search.name, spec.region, spec.account,
+                                                      spec.search.timeout_seconds, spec.search.memory_mb)
     if spec.faults_file:
         from sandbox.faults import RegionDownFront
 

@@ -131,7 +131,7 @@ class Sandbox:
         self.timings: dict[str, float] = {}  # start phase -> seconds (bench/bench_sandbox_up.py)
         self._moto: Any = None
         self._iam: Any = None
-        self._children: dict[str, subprocess.Popen] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: dict[str, Any] = {}
         self._parts: list[Any] = []
         self._stop = threading.Event()
