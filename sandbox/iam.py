@@ -289,9 +289,11 @@ class SandboxIam:
         if not role.trusts_lambda():
             raise SandboxError(f"role {role.name} ({role.stack} {role.logical_id}) does not trust "
                                f"{LAMBDA_PRINCIPAL}: Lambda could not assume it")
+        # moto annotates policy and external_id as str, but its own AssumeRole responder passes None for a
+        # request without them, as Lambda's is: None is what moto means by "no session policy, no external id"
         assumed = sts_backends[self.cfg.account]["aws"].assume_role(
-            region_name="us-east-1", role_session_name=session_name[:64], role_arn=role.arn, policy=None,
-            duration=role.max_session_seconds, external_id=None)
+            region_name="us-east-1", role_session_name=session_name[:64], role_arn=role.arn,
+            policy=None, duration=role.max_session_seconds, external_id=None)  # type: ignore[arg-type]
         return {"AWS_ACCESS_KEY_ID": assumed.access_key_id, "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
                 "AWS_SESSION_TOKEN": assumed.session_token}
 

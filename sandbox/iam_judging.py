@@ -127,7 +127,7 @@ def _resources(response: Any) -> list[str]:
 
 def _protocol(response: Any) -> str:
     try:
-        from moto.core.responses import get_service_model
+        from moto.core.utils import get_service_model
 
         return str(get_service_model(response.boto3_service_name).protocol)
     except Exception:
@@ -136,18 +136,16 @@ def _protocol(response: Any) -> str:
 
 # ---------------------------------------------------------------- moto's judgement, corrected
 def _request_classes() -> tuple[type, type]:
-    from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult, S3IAMRequest
+    from moto.iam.access_control import IAMPolicy, IAMRequest, IAMRequestBase, PermissionResult, S3IAMRequest
     from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 
     class AccessDenied(S3AccessDeniedError):
         def __init__(self, message: str) -> None:
             S3ClientError.__init__(self, "AccessDenied", message)
 
-    class Judged:
-        """What both request kinds share: IAM's action names, and AWS's message on a denial."""
-
-        _action: str
-        _access_key: Any
+    class Judged(IAMRequestBase):
+        """What both request kinds share: IAM's action names, and AWS's message on a denial.
+        Placed before moto's request class in each subclass's bases, so its methods win."""
 
         def _judge(self, resource: str) -> None:
             service, _, operation = self._action.partition(":")
@@ -161,9 +159,9 @@ def _request_classes() -> tuple[type, type]:
                 if result == PermissionResult.DENIED:
                     self._deny(resource, "with an explicit deny in an identity-based policy")
                 permitted = permitted or result == PermissionResult.PERMITTED
-            if permitted and self._is_assuming_role_operation(resource):  # type: ignore[attr-defined]
+            if permitted and self._is_assuming_role_operation(resource):
                 try:
-                    permitted = self._check_role_trust_relationship(resource)  # type: ignore[attr-defined]
+                    permitted = self._check_role_trust_relationship(resource)
                 except TypeError:  # moto 5.2.5 fails on a trust policy naming only a service principal
                     permitted = False
             if not permitted:
@@ -172,8 +170,8 @@ def _request_classes() -> tuple[type, type]:
         def _create_aws_request(self) -> Any:
             # moto 5.2.5 signs a bodiless GET with its parsed query as the payload, so no signed GET with a
             # query string (Route 53's ListResourceRecordSets) matches: the payload of such a request is empty
-            request = super()._create_aws_request()  # type: ignore[misc]
-            if self._method in ("GET", "HEAD", "DELETE") and not self._body:  # type: ignore[attr-defined]
+            request = super()._create_aws_request()
+            if self._method in ("GET", "HEAD", "DELETE") and not self._body:
                 request.data = b""
             return request
 
@@ -184,7 +182,7 @@ def _request_classes() -> tuple[type, type]:
         def _deny(self, resource: str, why: str) -> None:
             raise NotImplementedError
 
-    class SandboxIAMRequest(Judged, IAMRequest):  # type: ignore[misc]
+    class SandboxIAMRequest(Judged, IAMRequest):
         def check_action_permitted(self, resource: str) -> None:
             self._judge(resource)
 
@@ -209,7 +207,7 @@ def _request_classes() -> tuple[type, type]:
             denied.code, denied.description = 403, body
             raise denied
 
-    class SandboxS3IAMRequest(Judged, S3IAMRequest):  # type: ignore[misc]
+    class SandboxS3IAMRequest(Judged, S3IAMRequest):
         def check_action_permitted(self, resource: str) -> None:
             self._judge(resource)
 
