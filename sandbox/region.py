@@ -67,6 +67,8 @@ class RegionSpec:
     search: FunctionSpec
     stream_source: SourceSpec
     queue_source: SourceSpec
+    api_stage: str  # the template's REST API stage and custom domain (sandbox.deployed.sandbox_api)
+    api_domain: str
     stream_poll_seconds: float = 0.2
     queue_poll_seconds: float = 0.5
     faults_file: str = ""  # sandbox.faults: make the indexer fail for chosen products (tests)
@@ -165,7 +167,8 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
 
         search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
-    server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
+    server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}",
+                              stage=spec.api_stage, domain_name=spec.api_domain).start()
     reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint, credentials=role), spec.stream_arn,
                           spec.stream_source.starting_position or "TRIM_HORIZON")
     pollers = event_sources(spec, indexer, reader, sqs, metrics)
