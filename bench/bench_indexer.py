@@ -3,7 +3,7 @@
 * **decode + transform + bulk body** (one core, no I/O): Lambda-shaped DynamoDB Streams
   records (typed images of generated products) -> :func:`indexer.records.decode` ->
   :func:`indexer.chunking.chunks` -> the OpenSearch ``_bulk`` body of every chunk
-  (:func:`catalog.engine.opensearch_dsl.bulk_body`); records/s, median of the runs.
+  (:func:`catalog.engine.opensearch.writes.bulk_body`); records/s, median of the runs.
 * **end to end into the embedded engine**: :func:`indexer.batch.process_batch` on
   stream batches of ``--batch`` records into a real :class:`EmbeddedEngine`; docs/s.
   Baseline, measured in the same run on the same kind of index: the naive indexer that
@@ -69,7 +69,7 @@ def stream_events(n: int, batch: int, seed: int = 42) -> list[dict]:
 
 # ---------------------------------------------------------------- 1. pure pipeline
 def bench_pipeline(events: list[dict], runs: int) -> dict[str, float]:
-    from catalog.engine.opensearch_dsl import bulk_body
+    from catalog.engine.opensearch.writes import bulk_body
     from indexer.chunking import chunks
     from indexer.records import decode
 

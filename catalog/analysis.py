@@ -65,7 +65,7 @@ class Typo:
     transpositions: bool = True  # "ab" <-> "ba" is one edit
     fields: tuple[str, ...] = ("title",)  # schema fields matched with typos
     # OpenSearch expands a fuzzy term into at most this many index terms (tantivy: all);
-    # bounded by the clause limit, see catalog.engine.opensearch_dsl.clause_count
+    # bounded by the clause limit, see catalog.engine.opensearch.query.clause_count
     max_expansions: int = 50
 
     @property

@@ -1,7 +1,7 @@
 """Split a batch's operations into ``_bulk`` chunks bounded by count and bytes.
 
 The byte size of an operation is an upper bound of its ``_bulk`` lines (action line +
-document) as :func:`catalog.engine.opensearch_dsl.bulk_body` writes them, computed
+document) as :func:`catalog.engine.opensearch.writes.bulk_body` writes them, computed
 without serialising: a string counts 1 byte per character when JSON writes it as is
 (printable ASCII without quote or backslash), else 6 (the longest escape, ``\\u001f``;
 a UTF-8 character is at most 4 bytes); each id twice (action line and document); the

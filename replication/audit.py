@@ -29,26 +29,35 @@ younger than the lag threshold (its version encodes its time, see
 :mod:`catalog.versioning`) is in flight, not a finding. ``repair=True`` re-applies the
 table's current state through the port for every repairable finding: ``UpsertItem``
 (missing, stale), ``Tombstone`` (extra), ``UpsertContent`` / ``ClearContent`` (content).
+
+The comparisons themselves are pure (:mod:`replication.audit_rules`); the findings and
+their report are :mod:`replication.audit_report`. This module reads the sources and the
+index, batch by batch, and confirms and repairs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from catalog.convert import TransformError, content_to_json, product_from_item, version_of
+from catalog.convert import product_from_item, version_of
 from catalog.engine import ClearContent, DocState, Operation, Tombstone, UpsertContent, UpsertItem
 from catalog.model import CONTENT_PREFIX, content_key, product_id_from_key
 from catalog.progress import ProgressBar, ProgressFactory, silent
 from catalog.versioning import version_for_time
+from replication.audit_report import AuditReport, Finding
+from replication.audit_rules import (
+    classify_content,
+    classify_item,
+    merge_listings,
+    same_content,
+    version_or_none,
+    young,
+)
 from replication.sources import (
-    ContentRead,
     batch_get,
     batches,
     list_content,
@@ -58,141 +67,13 @@ from replication.sources import (
 )
 from replication.targets import Target
 
-REPAIRABLE = ("missing", "stale", "extra", "content_missing", "content_stale", "content_extra")
-MAX_LISTED = 200  # findings kept per kind for the report; all are counted (and repaired)
 BATCH = 500
-
-
-@dataclass
-class Finding:
-    kind: str
-    region: str
-    id: str
-    detail: str = ""
-    table_version: int | None = None
-    index_version: int | None = None
-    other_region: str | None = None
-    repaired: bool | None = None  # None: not attempted
-
-
-@dataclass
-class AuditReport:
-    regions: list[str]
-    mode: str  # "full" or "sample"
-    repair: bool
-    items_checked: dict[str, int] = field(default_factory=dict)
-    index_docs_checked: dict[str, int] = field(default_factory=dict)
-    objects_checked: dict[str, int] = field(default_factory=dict)  # bucket objects vs index
-    objects_compared: int = 0  # bucket objects vs the other regions' buckets
-    in_flight: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    repaired: Counter[str] = field(default_factory=Counter)
-    findings: list[Finding] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.counts
-
-    @property
-    def unrepaired(self) -> int:
-        return sum(self.counts.values()) - sum(self.repaired.values())
-
-    def add(self, finding: Finding) -> None:
-        self.counts[finding.kind] += 1
-        if sum(1 for f in self.findings if f.kind == finding.kind) < MAX_LISTED:
-            self.findings.append(finding)
-
-    def items_per_second(self) -> float:
-        n = sum(self.items_checked.values())
-        return n / self.seconds if self.seconds else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok, "regions": self.regions, "mode": self.mode, "repair": self.repair,
-            "items_checked": self.items_checked, "index_docs_checked": self.index_docs_checked,
-            "objects_checked": self.objects_checked, "objects_compared": self.objects_compared,
-            "in_flight": self.in_flight,
-            "counts": dict(self.counts), "repaired": dict(self.repaired),
-            "findings": [asdict(f) for f in self.findings], "seconds": round(self.seconds, 3),
-            "items_per_second": round(self.items_per_second(), 1),
-        }
-
-    def render(self) -> str:
-        lines = [f"audit ({self.mode}) of {', '.join(self.regions)}: "
-                 f"{sum(self.items_checked.values()):,} items, {sum(self.index_docs_checked.values()):,} index docs, "
-                 f"{sum(self.objects_checked.values()):,} objects checked, {self.objects_compared:,} compared "
-                 f"across buckets in {self.seconds:.1f}s"]
-        if self.in_flight:
-            lines.append(f"  {self.in_flight} writes in flight (younger than the lag thresholds) were not counted")
-        if self.ok:
-            lines.append("  no discrepancies")
-            return "\n".join(lines)
-        for kind, n in sorted(self.counts.items()):
-            fixed = f" ({self.repaired[kind]} repaired)" if self.repair and kind in REPAIRABLE else ""
-            lines.append(f"  {kind}: {n}{fixed}")
-        for f in self.findings[:50]:
-            other = f" vs {f.other_region}" if f.other_region else ""
-            lines.append(f"    {f.region}{other} {f.kind} {f.id}: {f.detail}")
-        if len(self.findings) > 50:
-            lines.append(f"    ... {sum(self.counts.values()) - 50} more (use --json)")
-        return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- classification (pure)
-def classify_item(item: Mapping[str, Any] | None, state: DocState | None) -> tuple[str, str] | None:
-    """(kind, detail) of the table item vs the index state, or None if they agree."""
-    if item is None:
-        if state is not None and state.visible:
-            return "extra", f"index shows version {state.item_version}; the table has no item"
-        return None
-    try:
-        product = product_from_item(item)
-    except TransformError as exc:
-        return "invalid", str(exc)
-    v = product.version
-    if state is None or (state.item_version is None and not state.deleted):
-        return "missing", f"table version {v}; not in the index"
-    iv = state.item_version or 0
-    if state.deleted:
-        if v > iv:
-            return "stale", f"index holds a tombstone of version {iv}; table has {v}"
-        return "resurrected", f"index tombstoned version {iv}; the table holds version {v}"
-    if iv < v:
-        return "stale", f"index version {iv} < table version {v}"
-    if iv > v:
-        return "ahead", f"index version {iv} > table version {v}"
-    return None
-
-
-def classify_content(read: ContentRead, state: DocState | None) -> tuple[str, str] | None:
-    if read.error:
-        return "content_invalid", read.error
-    stored = state.content_version if state is not None else None
-    has_content = state is not None and state.content is not None
-    if read.content is None:
-        if has_content:
-            return "content_extra", f"index holds content version {stored}; the object is gone"
-        return None
-    if stored is None:
-        return "content_missing", f"object version {read.content.version}; no content in the index"
-    if stored < read.content.version:
-        return "content_stale", f"index content version {stored} < object version {read.content.version}"
-    if stored > read.content.version:
-        return "content_stale", f"index content version {stored} > object version {read.content.version}"
-    return None
-
-
-def _young(version: int | None, seconds: float, now_ms: int) -> bool:
-    """Whether a write of ``version`` (epoch ms x 1000 + n) happened in the last ``seconds``."""
-    return version is not None and version // 1000 >= now_ms - seconds * 1000
 
 
 def _wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-# ---------------------------------------------------------------- the audit
 class Auditor:
     def __init__(self, target: Target, *, regions: list[str] | None = None, sample: int | None = None,
                  repair: bool = False, segments: int = 4, workers: int = 8,
@@ -286,7 +167,7 @@ class Auditor:
                 continue
             kind, detail = verdict
             tv = version_of(item) if item is not None and kind != "invalid" else None
-            if kind in ("missing", "stale") and _young(tv, self.index_lag, now_ms):
+            if kind in ("missing", "stale") and young(tv, self.index_lag, now_ms):
                 self.report.in_flight += 1
                 continue
             f = Finding(kind, region, pid, detail, tv, state.item_version if state else None)
@@ -302,7 +183,7 @@ class Auditor:
                 continue
             kind, detail = verdict
             cv = read.content.version if read.content else None
-            if kind in ("content_missing", "content_stale") and _young(cv, self.index_lag, now_ms):
+            if kind in ("content_missing", "content_stale") and young(cv, self.index_lag, now_ms):
                 self.report.in_flight += 1
                 continue
             f = Finding(kind, region, pid, detail, cv, state.content_version if state else None)
@@ -342,8 +223,8 @@ class Auditor:
             cands = []
             for item in page:
                 o = found.get(item["id"])
-                v = _version(item)
-                if o is None or (report_versions and _version(o) != v):
+                v = version_or_none(item)
+                if o is None or (report_versions and version_or_none(o) != v):
                     cands.append(item["id"])
             if not cands:
                 continue
@@ -351,10 +232,10 @@ class Auditor:
             theirs = batch_get(self.t.client("dynamodb", other), self.cfg.table_name, cands, consistent=True)
             for pid in cands:
                 a, b = mine.get(pid), theirs.get(pid)
-                va, vb = _version(a), _version(b)
+                va, vb = version_or_none(a), version_or_none(b)
                 if va == vb or (b is None and a is None):
                     continue
-                if _young(max(va or 0, vb or 0), self.replication_lag, now_ms):
+                if young(max(va or 0, vb or 0), self.replication_lag, now_ms):
                     self.report.in_flight += 1
                     continue
                 if a is None and b is not None and other in audited:
@@ -369,7 +250,7 @@ class Auditor:
         with self._bar(f"content {region}", None) as bar:
             for batch in batches(list_content(s3, bucket), BATCH):
                 states = engine.states([pid for pid, _ in batch])
-                unsure = [pid for pid, etag in batch if not _same_content(states.get(pid), etag)]
+                unsure = [pid for pid, etag in batch if not same_content(states.get(pid), etag)]
                 if unsure:
                     reads = read_contents(s3, bucket, unsure, self.pool)
                     cands = [pid for pid in unsure if classify_content(reads[pid], states.get(pid))]
@@ -434,7 +315,7 @@ class Auditor:
         ba, bb = self.cfg.bucket_name(a), self.cfg.bucket_name(b)
         pending: list[str] = []
         with self._bar(f"buckets {a}/{b}", None) as bar:
-            for pid, etag_a, etag_b in _merge_listings(list_content(s3a, ba), list_content(s3b, bb)):
+            for pid, etag_a, etag_b in merge_listings(list_content(s3a, ba), list_content(s3b, bb)):
                 self.report.objects_compared += 1
                 bar.advance()
                 if etag_a != etag_b:
@@ -454,20 +335,12 @@ class Auditor:
             va, vb = (ca.version if ca else None), (cb.version if cb else None)
             if va == vb:
                 continue
-            if _young(max(va or 0, vb or 0), self.replication_lag, now_ms):
+            if young(max(va or 0, vb or 0), self.replication_lag, now_ms):
                 self.report.in_flight += 1
                 continue
             detail = f"{content_key(pid)}: {a} " + (f"version {va}" if ca else "missing") + f", {b} " + (
                 f"version {vb}" if cb else "missing")
             self.report.add(Finding("bucket_differs", a, pid, detail, va, vb, b))
-
-
-def _same_content(state: DocState | None, etag: str) -> bool:
-    """Whether the index's content is byte for byte the object (a single-part ETag is the
-    MD5 of the body, and writers put :func:`content_to_json`): no need to read it."""
-    if state is None or state.content is None:
-        return False
-    return hashlib.md5(content_to_json(state.content), usedforsecurity=False).hexdigest() == etag.strip('"')
 
 
 def objects_in_range(s3: Any, bucket: str, ids: list[str]) -> set[str]:
@@ -484,33 +357,6 @@ def objects_in_range(s3: Any, bucket: str, ids: list[str]) -> set[str]:
             if pid in wanted:
                 found.add(pid)
     return found
-
-
-def _version(item: Mapping[str, Any] | None) -> int | None:
-    if item is None:
-        return None
-    try:
-        return version_of(item)
-    except TransformError:
-        return None
-
-
-def _merge_listings(a: Iterator[tuple[str, str]], b: Iterator[tuple[str, str]]
-                    ) -> Iterator[tuple[str, str | None, str | None]]:
-    """Merge two key-ordered listings: (id, etag in a or None, etag in b or None)."""
-    xa, xb = next(a, None), next(b, None)
-    while xa is not None or xb is not None:
-        ka = content_key(xa[0]) if xa is not None else None
-        kb = content_key(xb[0]) if xb is not None else None
-        if xa is not None and (kb is None or (ka is not None and ka < kb)):
-            yield xa[0], xa[1], None
-            xa = next(a, None)
-        elif xb is not None and (ka is None or (kb is not None and kb < ka)):
-            yield xb[0], None, xb[1]
-            xb = next(b, None)
-        elif xa is not None and xb is not None:  # the same key in both
-            yield xa[0], xa[1], xb[1]
-            xa, xb = next(a, None), next(b, None)
 
 
 def audit(target: Target, **kwargs: Any) -> AuditReport:

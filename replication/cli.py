@@ -203,7 +203,8 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _drill(args: argparse.Namespace) -> int:
-    from replication.drill import Drill, DrillError, plan_steps
+    from replication.drill import Drill
+    from replication.drill_plan import DrillError, plan_steps
 
     if getattr(args, "chart", None) and not getattr(args, "load", None):
         raise CLIError("--chart needs --load (the chart shows what shoppers saw)")

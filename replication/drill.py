@@ -29,6 +29,11 @@ run of failed requests, and the serving region second by second.
    ``thresholds.drill_detection_seconds`` (default: interval x threshold + 1 s of the
    health checks the target runs) and ``thresholds.drill_rto_seconds`` (default:
    detection + 30 s).
+
+The parts: :mod:`replication.drill_plan` (methods, preflight, steps),
+:mod:`replication.drill_faults` (inject and restore), :mod:`replication.drill_shoppers`
+(the load and what shoppers saw), :mod:`replication.drill_report` (the report and its
+markdown); this module runs them in order.
 """
 
 from __future__ import annotations
@@ -39,197 +44,25 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from catalog.config import CANARY_KINDS
 from catalog.convert import item_from_product, serialize_item
 from catalog.engine import SearchRequest
 from catalog.model import Product
 from catalog.versioning import VersionClock
-from replication.routing import HEALTHY, UNHEALTHY, find_health_checks, probe_search, set_inverted
+from replication.drill_faults import inject
+from replication.drill_plan import METHODS, DrillError, plan_steps, preflight, watched
+from replication.drill_report import DrillReport, Timeline
+from replication.drill_shoppers import BackgroundLoad, shopper_figures
+from replication.routing import HEALTHY, UNHEALTHY, probe_search
 from replication.sources import batch_get
-from replication.status import Check, limit_check, metric_latest
 from replication.targets import Target
 
-METHODS = ("maintenance", "health-check", "region-down")
-PHASES = ("before", "failover", "failed over", "failback", "after")
 CANARY_PREFIX = "drill-canary-"
 MAX_CANARIES = 30
 
 
-class DrillError(Exception):
-    """The drill cannot be set up (unknown region, missing health check...)."""
-
-
-@dataclass
-class Event:
-    t: float  # seconds since the drill started
-    at: str  # ISO-8601 UTC
-    event: str
-
-
-@dataclass
-class DrillReport:
-    region: str
-    method: str
-    target: str
-    executed: bool
-    survivor: str | None
-    detection_target: float
-    rto_target: float
-    preflight: list[Check] = field(default_factory=list)
-    passed: bool = False
-    detection_seconds: float | None = None
-    rto_seconds: float | None = None
-    failback_seconds: float | None = None
-    canary_searchable_seconds: float | None = None
-    canaries_written: int = 0
-    lost_writes: int = 0
-    restored: bool = False
-    interrupted: bool = False
-    answer_before: str | None = None
-    answer_during: str | None = None
-    failures: list[str] = field(default_factory=list)
-    watched: list[str] = field(default_factory=list)  # the health checks and canaries this drill read
-    timeline: list[Event] = field(default_factory=list)
-    started_at: str = ""
-    shoppers: dict[str, Any] | None = None  # drill run --load: what shoppers saw (see shopper_figures)
-
-    @property
-    def preflight_ok(self) -> bool:
-        return all(c.ok for c in self.preflight)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["preflight_ok"] = self.preflight_ok
-        return d
-
-    def render(self) -> str:
-        return render_markdown(self)
-
-
-class Timeline:
-    def __init__(self, echo: Callable[[str], Any] | None = None) -> None:
-        self.start = time.monotonic()
-        self.events: list[Event] = []
-        self._echo = echo
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def add(self, text: str) -> Event:
-        ev = Event(round(self.elapsed(), 3), datetime.now(UTC).isoformat(timespec="milliseconds"), text)
-        self.events.append(ev)
-        if self._echo:
-            self._echo(f"[{ev.t:7.2f}s] {text}")
-        return ev
-
-
-# ---------------------------------------------------------------- plan and preflight
-def survivor_for(target: Target, region: str, healthy: set[str]) -> str | None:
-    """The region that should serve while ``region`` is out (None: nobody would)."""
-    cfg = target.config
-    if cfg.routing == "failover":
-        record_regions = [cfg.primary, cfg.secondaries[0]]
-        candidates = [r for r in record_regions if r != region]
-    else:
-        candidates = [r for r in cfg.regions if r != region]
-    for r in candidates:
-        if r in healthy:
-            return r
-    return None
-
-
-def preflight(target: Target, region: str, method: str, minutes: int = 2) -> tuple[list[Check], str | None]:
-    """The checks before injecting; lag metrics are judged on their latest minute within
-    ``minutes`` (no datapoint: nothing replicated or indexed lately, reported "no data")."""
-    cfg = target.config
-    th = cfg.thresholds
-    checks: list[Check] = []
-    healthy: set[str] = set()
-    for r in cfg.regions:
-        status = target.observer.health_status(r)
-        if status == HEALTHY:
-            healthy.add(r)
-        checks.append(Check(r, "route 53 health", status == HEALTHY, status, HEALTHY, status))
-    for src in cfg.regions:
-        cw = target.client("cloudwatch", src)
-        for dst in cfg.regions:
-            if dst != src:
-                v = metric_latest(cw, "AWS/DynamoDB", "ReplicationLatency",
-                               {"TableName": cfg.table_name, "ReceivingRegion": dst}, minutes)
-                checks.append(limit_check(src, f"replication latency -> {dst}", v, th.replication_latency_ms, "ms"))
-        age = metric_latest(cw, "AWS/Lambda", "IteratorAge", {"FunctionName": cfg.indexer_function_name(src)}, minutes)
-        checks.append(limit_check(src, "index lag (iterator age)", age, th.index_lag_seconds * 1000, "ms"))
-    survivor = survivor_for(target, region, healthy)
-    checks.append(Check(region, "a healthy region remains", survivor is not None, survivor, None,
-                        f"{survivor} would serve" if survivor else
-                        "taking this region out would leave no healthy region: refused"))
-    if method == "health-check":
-        hc = find_health_checks(target.client("route53", cfg.primary), cfg.regions).get(region)
-        checks.append(Check(region, "health check found", hc is not None, hc["Id"] if hc else None, None,
-                            f"health check {hc['Id']}" if hc else "no health check tagged storefront:region"))
-        if hc and hc["HealthCheckConfig"].get("Inverted"):
-            checks.append(Check(region, "health check not inverted", False, True, False,
-                                "already inverted: restore it first"))
-    else:
-        ssm = target.client("ssm", region)
-        name = cfg.maintenance_parameter(region)
-        try:
-            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-            checks.append(Check(region, "maintenance switch off", value != "on", value, "off",
-                                f"{name} = {value}"))
-        except ssm.exceptions.ParameterNotFound:
-            checks.append(Check(region, "maintenance switch off", False, None, "off", f"{name} not found"))
-    return checks, survivor
-
-
-def watched(target: Target, minutes: int = 15) -> list[str]:
-    """What judges the regions: each Route 53 health check (what it probes) and each
-    shopper-path canary's latest ``SuccessPercent`` ("no data": not deployed there, or idle)."""
-    cfg = target.config
-    out = []
-    checks = find_health_checks(target.client("route53", cfg.primary), cfg.regions)
-    for r in cfg.regions:
-        hc = checks.get(r)
-        if hc is None:
-            out.append(f"{r}: no Route 53 health check tagged storefront:region")
-            continue
-        c = hc["HealthCheckConfig"]
-        out.append(f"{r}: Route 53 health check {hc['Id']} probes {c.get('Type', '').lower()}://"
-                   f"{c.get('FullyQualifiedDomainName') or c.get('IPAddress')}{c.get('ResourcePath', '')}")
-    for r in cfg.regions:
-        cw = target.client("cloudwatch", r)
-        for kind in CANARY_KINDS:
-            name = cfg.canary_name(kind)
-            v = metric_latest(cw, "CloudWatchSynthetics", "SuccessPercent", {"CanaryName": name}, minutes,
-                              statistic="Average")
-            out.append(f"{r}: canary {name} SuccessPercent " + ("no data" if v is None else f"{v:g} %"))
-    return out
-
-
-def plan_steps(target: Target, region: str, method: str, survivor: str | None) -> list[str]:
-    cfg = target.config
-    inject = {"maintenance": f"set SSM {cfg.maintenance_parameter(region)} = on",
-              "health-check": f"invert the Route 53 health check of {region}",
-              "region-down": f"take {region}'s API down (" + (
-                  "its sandbox front answers 503" if target.kind == "sandbox" else
-                  f"stage {cfg.aws.stage_name if cfg.aws else '?'} of {cfg.name_prefix}-search-{region} "
-                  "throttled to 0 requests/s") + ")"}[method]
-    return [
-        f"preflight: all regions healthy, lag under thresholds, {survivor or 'NO REGION'} can serve",
-        f"inject: {inject}",
-        f"observe: health status and DNS answer every {target.poll_seconds:g}s, probe "
-        f"{target.global_url or 'the DNS answer'}; detection target {target.detection_target:g}s, "
-        f"RTO target {target.rto_target:g}s",
-        f"verify: canary products written in {survivor}; searchable there; after restore in every region",
-        "restore: undo the injection (always, also on Ctrl-C), verify failback, delete the canaries",
-    ]
-
-
-# ---------------------------------------------------------------- the drill
 class Drill:
     def __init__(self, target: Target, region: str, method: str = "health-check", *,
                  echo: Callable[[str], Any] | None = None, canary_interval: float = 1.0,
@@ -244,7 +77,7 @@ class Drill:
         self.load_rps = load_rps
         self.load_seed = load_seed
         self.load_settle = load_settle_seconds  # seconds of load before the injection and after the failback
-        self._load: _BackgroundLoad | None = None
+        self._load: BackgroundLoad | None = None
         self.marks: dict[str, float] = {}  # inject, moved, restore, failback: seconds on the timeline
         self.t = target
         self.cfg = target.config
@@ -286,7 +119,7 @@ class Drill:
         with _interrupts_as_keyboard_interrupt():
             try:
                 if self.load_rps:
-                    self._load = _BackgroundLoad(self.t.global_url or "", self.load_rps, self.load_seed, tl).start()
+                    self._load = BackgroundLoad(self.t.global_url or "", self.load_rps, self.load_seed, tl).start()
                     time.sleep(self.load_settle)
                 self._inject(tl)
                 self._observe(tl)
@@ -328,28 +161,12 @@ class Drill:
         # shoppers' phases start when the fault starts being applied: a request answered while
         # it was being applied already sees it (detection and RTO still count from its end)
         applying = time.monotonic()
-        if self.method == "maintenance":
-            ssm = self.t.client("ssm", self.region)
-            name = self.cfg.maintenance_parameter(self.region)
-            before = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-
-            def restore() -> None:
-                ssm.put_parameter(Name=name, Value=before, Type="String", Overwrite=True)
-
-            self._restore = restore
-            ssm.put_parameter(Name=name, Value="on", Type="String", Overwrite=True)
-            tl.add(f"inject: {name} = on")
-        elif self.method == "region-down":
-            self._restore = region_down(self.t, self.region)
-            tl.add(f"inject: {self.region}'s API down")
-        else:
-            r53 = self.t.client("route53", self.cfg.primary)
-            hc = find_health_checks(r53, self.cfg.regions)[self.region]
-            self._restore = lambda: set_inverted(r53, hc["Id"], False)
-            set_inverted(r53, hc["Id"], True)
-            tl.add(f"inject: health check {hc['Id']} inverted")
+        tl.add(inject(self.t, self.region, self.method, self._keep_restore))
         self._t_inject = time.monotonic()
         self.marks["inject"] = round(applying - tl.start, 3)
+
+    def _keep_restore(self, restore: Callable[[], None]) -> None:
+        self._restore = restore
 
     def _restore_and_failback(self, tl: Timeline) -> None:
         rep = self.report
@@ -541,140 +358,6 @@ class Drill:
         rep.passed = not rep.failures and rep.preflight_ok
 
 
-# ---------------------------------------------------------------- region-down
-def region_down(target: Target, region: str) -> Callable[[], None]:
-    """Make the region's API itself fail; returns the restore.
-
-    * sandbox: the region's front answers 503 to every request, ``/health`` included
-      (:func:`sandbox.faults.set_region_down`);
-    * AWS: the API's stage throttled to 0 requests/s and a burst of 0 (``*/*`` method
-      settings), so API Gateway answers 429 to everything, the health check's ``/health``
-      included; the restore puts the previous rate and burst back.
-    """
-    cfg = target.config
-    if target.kind == "sandbox":
-        from sandbox.faults import set_region_down
-
-        set_region_down(cfg, [region])
-
-        def restore() -> None:
-            set_region_down(cfg, [])
-
-        return restore
-    if cfg.aws is None:
-        raise DrillError("region-down on AWS needs the [aws] section (stage name)")
-    apigw = target.client("apigateway", region)
-    name = f"{cfg.name_prefix}-search-{region}"
-    api_id = next((a["id"] for page in apigw.get_paginator("get_rest_apis").paginate() for a in page["items"]
-                   if a["name"] == name), None)
-    if api_id is None:
-        raise DrillError(f"no REST API named {name} in {region}")
-    stage = cfg.aws.stage_name
-    before = apigw.get_stage(restApiId=api_id, stageName=stage).get("methodSettings", {}).get("*/*", {})
-    rate = before.get("throttlingRateLimit", cfg.aws.api_throttle_rate)
-    burst = before.get("throttlingBurstLimit", cfg.aws.api_throttle_burst)
-
-    def throttle(r: float, b: int) -> None:
-        apigw.update_stage(restApiId=api_id, stageName=stage, patchOperations=[
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(r)},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(b)}])
-
-    throttle(0, 0)
-    return lambda: throttle(rate, burst)
-
-
-# ---------------------------------------------------------------- shoppers under load
-class _BackgroundLoad:
-    """The shopper mix at a constant rate through ``url`` in a thread, until :meth:`stop`;
-    records are timed on the drill's timeline."""
-
-    def __init__(self, url: str, rps: float, seed: int, tl: Timeline) -> None:
-        from loadgen.mix import RequestMix, sample_catalog
-        from loadgen.runner import HttpSender, Recorder, get_json_from
-
-        self.mix = RequestMix(sample_catalog(get_json_from(url, 5.0)), None, seed)
-        self.sender = HttpSender(url, timeout=5.0)
-        self.rps = rps
-        self.tl = tl
-        self.recorder = Recorder()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._offset = 0.0
-
-    def start(self) -> _BackgroundLoad:
-        from loadgen.runner import run_open_loop
-
-        begin = time.monotonic()
-        self._offset = begin - self.tl.start
-        self._thread = threading.Thread(
-            target=run_open_loop, args=(self.sender, self.mix, self.rps),
-            kwargs={"duration": None, "stop": self._stop, "recorder": self.recorder, "start": begin},
-            name="drill-load", daemon=True)
-        self._thread.start()
-        self.tl.add(f"load: {self.rps:g} shopper requests/s through {self.sender.host}:{self.sender.port or ''}")
-        return self
-
-    def stop(self) -> list[Any]:
-        from dataclasses import replace
-
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=30)
-        return [replace(r, t=round(r.t + self._offset, 3)) for r in self.recorder.snapshot()]
-
-
-def phase_bounds(marks: dict[str, float], end: float) -> list[tuple[str, float, float]]:
-    """(name, from, to) of the drill's phases on its timeline: before the injection,
-    failover (until traffic moved), failed over (until the restore), failback (until the
-    failback was seen), after. A moment never reached ends its phase at the next one known."""
-    order = [("before", 0.0), ("failover", marks.get("inject")), ("failed over", marks.get("moved")),
-             ("failback", marks.get("restore")), ("after", marks.get("failback"))]
-    known = [(name, t) for name, t in order if t is not None]
-    return [(name, t, known[i + 1][1] if i + 1 < len(known) else end) for i, (name, t) in enumerate(known)]
-
-
-def shopper_figures(records: list[Any], marks: dict[str, float], rps: float, end: float) -> dict[str, Any]:
-    """What shoppers saw: per phase (:func:`phase_bounds`) the figures of
-    :class:`loadgen.runner.Figures`, the whole drill's, and second by second the requests,
-    failures, p99 and the region that served most of them (``regions_over_time`` merges
-    equal seconds into spans)."""
-    from loadgen.runner import Figures
-
-    def summary(name: str, a: float, b: float, recs: list[Any]) -> dict[str, Any]:
-        f = Figures.of(recs)
-        return {"name": name, "from": round(a, 3), "to": round(b, 3), "sent": f.sent, "failed": f.failed,
-                "error_rate": f.error_rate, "errors": f.errors, "p99_ms": f.latency_ms["p99"],
-                "longest_failure_run": f.longest_failure_run,
-                "longest_failure_seconds": f.longest_failure_seconds, "regions": f.regions}
-
-    inject = marks.get("inject")
-
-    def when(r: Any) -> float:
-        """A request's phase is that of its due time, except that one still in flight when the
-        injection began could see the fault: "before" holds only requests answered before it."""
-        return inject if inject is not None and r.t < inject <= r.t + r.latency else r.t
-
-    phases = [summary(n, a, b, [r for r in records if a <= when(r) < b]) for n, a, b in phase_bounds(marks, end)]
-    whole = summary("whole drill", 0.0, end, records)
-    series: list[dict[str, Any]] = []
-    by_second: dict[int, list[Any]] = {}
-    for r in records:
-        by_second.setdefault(int(r.t), []).append(r)
-    for s in sorted(by_second):
-        f = Figures.of(by_second[s])
-        ok_regions = [r.region for r in by_second[s] if not r.error and r.region]
-        region = max(set(ok_regions), key=ok_regions.count) if ok_regions else None
-        series.append({"t": s, "sent": f.sent, "failed": f.failed, "p99_ms": f.latency_ms["p99"], "region": region})
-    spans: list[dict[str, Any]] = []
-    for point in series:
-        if spans and spans[-1]["region"] == point["region"]:
-            spans[-1]["to"] = point["t"] + 1
-        else:
-            spans.append({"from": point["t"], "to": point["t"] + 1, "region": point["region"]})
-    return {"rps": rps, "marks": dict(marks), "phases": phases, "whole": whole, "series": series,
-            "regions_over_time": spans}
-
-
 @contextlib.contextmanager
 def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
     """SIGTERM (like Ctrl-C) unwinds into the drill's ``finally`` that restores the region."""
@@ -690,65 +373,6 @@ def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-# ---------------------------------------------------------------- report
-def _fmt(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.2f} s"
-
-
-def render_markdown(rep: DrillReport) -> str:
-    verdict = ("PASSED" if rep.passed else "FAILED") if rep.executed else "PLAN (not executed)"
-    lines = [f"# Failover drill: {rep.region} via {rep.method} ({rep.target}) - {verdict}", ""]
-    if rep.executed and rep.preflight_ok:
-        lines += [
-            "| measure | value | target | ok |", "|---|---|---|---|",
-            f"| detection | {_fmt(rep.detection_seconds)} | <= {rep.detection_target:g} s | "
-            f"{_yes(rep.detection_seconds is not None and rep.detection_seconds <= rep.detection_target)} |",
-            f"| RTO (traffic served elsewhere) | {_fmt(rep.rto_seconds)} | <= {rep.rto_target:g} s | "
-            f"{_yes(rep.rto_seconds is not None and rep.rto_seconds <= rep.rto_target)} |",
-            f"| failback after restore | {_fmt(rep.failback_seconds)} | seen | "
-            f"{_yes(rep.failback_seconds is not None)} |",
-            f"| canary searchable in {rep.survivor} | {_fmt(rep.canary_searchable_seconds)} | seen | "
-            f"{_yes(rep.canary_searchable_seconds is not None)} |",
-            f"| lost writes | {rep.lost_writes} of {rep.canaries_written} canaries | 0 | "
-            f"{_yes(rep.lost_writes == 0)} |",
-            f"| restored | {'yes' if rep.restored else 'NO'} | yes | {_yes(rep.restored)} |",
-            "",
-        ]
-    lines += ["## Preflight", "", "| region | check | ok | detail |", "|---|---|---|---|"]
-    lines += [f"| {c.region} | {c.name} | {_yes(c.ok)} | {c.detail} |" for c in rep.preflight]
-    if rep.watched:
-        lines += ["", "## Watched", ""] + [f"- {w}" for w in rep.watched]
-    if rep.timeline:
-        lines += ["", "## Timeline", "", "| t (s) | event |", "|---:|---|"]
-        lines += [f"| {e.t:.2f} | {e.event} |" for e in rep.timeline]
-    if rep.shoppers:
-        lines += ["", *render_shoppers(rep.shoppers)]
-    if rep.failures:
-        lines += ["", "## Failures", ""] + [f"- {f}" for f in rep.failures]
-    return "\n".join(lines)
-
-
-def render_shoppers(sh: dict[str, Any]) -> list[str]:
-    """The "What shoppers saw" section of the markdown report."""
-    lines = [f"## What shoppers saw ({sh['rps']:g} requests/s through the global name)", "",
-             "| phase | from (s) | to (s) | sent | failed | error rate | errors | p99 (ms) | longest failure run |",
-             "|---|---:|---:|---:|---:|---:|---|---:|---|"]
-    for p in [*sh["phases"], sh["whole"]]:
-        errors = ", ".join(f"{k} {v}" for k, v in p["errors"].items()) or "-"
-        p99 = "n/a" if p["p99_ms"] is None else f"{p['p99_ms']:,.1f}"
-        run = f"{p['longest_failure_run']} over {p['longest_failure_seconds']:.2f} s" if p["longest_failure_run"] \
-            else "-"
-        lines.append(f"| {p['name']} | {p['from']:.2f} | {p['to']:.2f} | {p['sent']} | {p['failed']} | "
-                     f"{p['error_rate']:.2%} | {errors} | {p99} | {run} |")
-    lines += ["", "Serving region over time: " + "; ".join(
-        f"{s['from']}-{s['to']} s {s['region'] or 'none (all failed)'}" for s in sh["regions_over_time"])]
-    return lines
-
-
-def _yes(ok: bool) -> str:
-    return "yes" if ok else "**no**"
 
 
 def plan(target: Target, region: str, method: str = "health-check") -> tuple[DrillReport, list[str]]:

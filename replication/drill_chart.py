@@ -1,7 +1,7 @@
 """One picture of a drill under load: an SVG timeline (no dependency) of the shopper
 requests per second (failed ones in red), their p99, and the region that served each
 second, with the inject, detection, traffic-moved, restore and failback moments marked.
-Input: the ``shoppers`` part of a drill report (:func:`replication.drill.shopper_figures`).
+Input: the ``shoppers`` part of a drill report (:func:`replication.drill_shoppers.shopper_figures`).
 """
 
 from __future__ import annotations

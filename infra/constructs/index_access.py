@@ -5,7 +5,7 @@ role as principal, and into the role's identity policy. Under AWS's evaluation r
 an Allow in either policy is enough within one account, so both must be exactly this
 narrow; nothing else on the domain is granted to anyone (no anonymous access).
 
-The paths are the requests the code makes (``catalog/engine/opensearch.py`` through
+The paths are the requests the code makes (``catalog/engine/opensearch/`` through
 opensearch-py, ``infra/runtime/index_bootstrap.py``); ``ALIAS`` is the configured alias:
 
 * search (``search_api``): ``POST ALIAS/_search`` (search and suggest), ``ALIAS/_count``,

@@ -1,7 +1,7 @@
 """Ordinary shopper queries match the same products on both engines.
 
 The embedded engine answers for real. OpenSearch cannot run here, so its answer is
-computed from the request the adapter really builds (``opensearch_dsl.search_body``),
+computed from the request the adapter really builds (``catalog.engine.opensearch.search.search_body``),
 evaluated over the index the index body really defines: every field's tokens come from
 real Lucene running that field's analyzer (``search_analyzer`` for the query side), and
 the DSL the builder emits (bool must/should, ``multi_match`` best_fields, fuzziness
@@ -19,7 +19,7 @@ import pytest
 from catalog.convert import content_fields, item_fields
 from catalog.engine import SearchRequest, UpsertContent, UpsertItem
 from catalog.engine.embedded import EmbeddedEngine
-from catalog.engine.opensearch_dsl import search_body
+from catalog.engine.opensearch.search import search_body
 from catalog.generator import generate
 from catalog.model import Content, Product
 from catalog.schema import opensearch_mappings

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from catalog.generator import products as generated
-from replication.drill import CANARY_PREFIX, Drill, plan_steps, run_drill
+from replication.drill import CANARY_PREFIX, Drill, run_drill
+from replication.drill_plan import plan_steps
 from replication.routing import UNHEALTHY, find_health_checks
 from tests.integration.replication.replication_harness import Propagator, make_config, wait_for, write_products
 

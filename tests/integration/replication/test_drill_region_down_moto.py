@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from replication.drill import DrillError, region_down
+from replication.drill_faults import region_down
+from replication.drill_plan import DrillError
 
 
 @pytest.fixture

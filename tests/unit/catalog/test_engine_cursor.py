@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from catalog.engine import cursor
-from catalog.engine.opensearch_dsl import encode_cursor, search_body
+from catalog.engine.opensearch.paging import encode_cursor
+from catalog.engine.opensearch.search import search_body
 from catalog.engine.port import InvalidRequest, SearchRequest, Sort, UpsertItem
 from catalog.schema import MAX_DEPTH
 from tests.contract.builders import product

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from catalog.analysis import MAX_TERMS, TYPO, split
 from catalog.engine import SearchRequest, Sort
-from catalog.engine.opensearch_dsl import (
-    FUZZY_FIELDS,
-    MAX_CLAUSES,
-    STEMMED_FIELDS,
-    clause_count,
-    search_body,
-    suggest_body,
-    term_query,
-)
+from catalog.engine.opensearch.query import FUZZY_FIELDS, MAX_CLAUSES, STEMMED_FIELDS, clause_count, term_query
+from catalog.engine.opensearch.search import search_body
+from catalog.engine.opensearch.suggest import suggest_body
 from catalog.schema import FACET_NAMES, MAX_FILTER_VALUES, MAX_QUERY_CHARS, MAX_SUGGEST_SIZE
 
 

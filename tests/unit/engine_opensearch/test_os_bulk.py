@@ -19,7 +19,7 @@ from catalog.engine import (
     UpsertItem,
 )
 from catalog.engine.opensearch import bulk_body as exported_bulk_body
-from catalog.engine.opensearch_dsl import (
+from catalog.engine.opensearch.writes import (
     CONTENT_SCRIPT,
     ITEM_UPSERT_SCRIPT,
     TOMBSTONE_SCRIPT,

@@ -5,13 +5,11 @@ mapping does not have silently matches nothing (queries) or fails every write.""
 from __future__ import annotations
 
 from catalog.engine import SearchRequest, Sort
-from catalog.engine.opensearch_dsl import (
-    iter_states_body,
-    purge_queries,
-    search_body,
-    suggest_body,
-    visible_query,
-)
+from catalog.engine.opensearch.admin import purge_queries
+from catalog.engine.opensearch.query import visible_query
+from catalog.engine.opensearch.search import search_body
+from catalog.engine.opensearch.states import iter_states_body
+from catalog.engine.opensearch.suggest import suggest_body
 from catalog.schema import opensearch_index_body
 
 FIELD_KEYED = {"term", "terms", "range", "match", "match_phrase_prefix"}

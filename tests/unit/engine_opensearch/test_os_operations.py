@@ -12,7 +12,8 @@ import urllib3
 
 from catalog.engine import EngineError, Health, IndexNotFound, InvalidRequest
 from catalog.engine.opensearch import OpenSearchEngine
-from catalog.engine.opensearch_dsl import FORGET_ITEM_SCRIPT, aliases_body
+from catalog.engine.opensearch.admin import aliases_body
+from catalog.engine.opensearch.writes import FORGET_ITEM_SCRIPT
 from catalog.model import Content
 from catalog.schema import opensearch_index_body
 
@@ -235,7 +236,7 @@ def test_purge_without_an_index_purges_nothing_and_rejects_a_negative_age(engine
 
 
 def test_tombstone_time_read_back_as_epoch_millis_or_iso_date():
-    from catalog.engine.opensearch_dsl import doc_state
+    from catalog.engine.opensearch.states import doc_state
 
     assert doc_state("p", TOMBSTONE).tombstoned_at == 1_763_800_000.0
     assert doc_state("p", {**TOMBSTONE, "tombstoned_at": "2025-11-22T08:26:40Z"}).tombstoned_at == 1_763_800_000.0

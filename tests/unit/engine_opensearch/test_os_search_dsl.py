@@ -20,13 +20,9 @@ from catalog.engine import (
     Sort,
     Total,
 )
-from catalog.engine.opensearch_dsl import (
-    decode_cursor,
-    encode_cursor,
-    parse_search,
-    search_body,
-    suggest_body,
-)
+from catalog.engine.opensearch.paging import decode_cursor, encode_cursor
+from catalog.engine.opensearch.search import parse_search, search_body
+from catalog.engine.opensearch.suggest import suggest_body
 from catalog.schema import MAX_DEPTH
 
 from . import os_shapes as shapes

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from catalog.engine.opensearch_dsl import encode_cursor, search_body
+from catalog.engine.opensearch.paging import encode_cursor
+from catalog.engine.opensearch.search import search_body
 from catalog.engine.port import (
     ClearContent,
     SearchRequest,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.engine.opensearch_dsl import bulk_body
+from catalog.engine.opensearch.writes import bulk_body
 from catalog.engine.port import ClearContent, Tombstone, UpsertContent, UpsertItem
 from catalog.model import Content, Product
 from indexer.chunking import chunks, op_bytes

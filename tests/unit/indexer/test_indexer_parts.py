@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.engine.opensearch_dsl import bulk_body
+from catalog.engine.opensearch.writes import bulk_body
 from catalog.engine.port import ClearContent, Tombstone, UpsertContent, UpsertItem
 from catalog.generator import generate
 from catalog.model import Content

@@ -10,8 +10,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from loadgen.runner import Record
-from replication.drill import phase_bounds, render_shoppers, shopper_figures
 from replication.drill_chart import timeline_svg
+from replication.drill_report import render_shoppers
+from replication.drill_shoppers import phase_bounds, shopper_figures
 from sandbox.faults import FAULTS_FILE, RegionDownFront, set_faults, set_region_down
 from sandbox.router import GlobalRouter
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from catalog.convert import item_from_product
 from catalog.engine import DocState
 from catalog.generator import generate
-from replication.audit import _merge_listings, _young, classify_content, classify_item
+from replication.audit_rules import classify_content, classify_item
+from replication.audit_rules import merge_listings as _merge_listings
+from replication.audit_rules import young as _young
 from replication.sources import ContentRead
 
 G = next(iter(generate(1, seed=1)))

@@ -2,14 +2,24 @@
 
 For Amazon OpenSearch Service (SigV4, service ``es``), OpenSearch Serverless (SigV4,
 ``aoss``) or a self-run cluster (URL + basic auth, or none). Requests and responses are
-built and parsed by the pure functions of :mod:`catalog.engine.opensearch_dsl`; this
-module only sends them and maps transport errors onto the port's errors.
+built and parsed by the pure modules of this package; this module only sends them.
 
-* **Client**: one per process and configuration, cached at module level so a Lambda
-  reuses it (and its connection pool) across invocations. Every call has a timeout;
-  connection errors and 502/503/504 are retried by the transport at most
-  ``OPENSEARCH_MAX_RETRIES`` times (default ``MAX_RETRIES``); a timeout is not retried
-  (it would double the latency).
+==================  ================================================================
+:mod:`.client`      settings from the environment, the process-wide client
+:mod:`.errors`      transport errors -> the port's errors
+:mod:`.writes`      ``_bulk`` bodies (versioning scripts) and their outcomes
+:mod:`.query`       visibility, text matching, the clause limit, ranking
+:mod:`.facets`      facet filters and aggregations, and their parsing
+:mod:`.paging`      sorts and the ``search_after`` cursor
+:mod:`.search`      one search: request body and parsed result
+:mod:`.suggest`     title suggestions
+:mod:`.states`      stored ``_source`` -> ``DocState``
+:mod:`.admin`       alias swap and tombstone purge bodies
+==================  ================================================================
+
+* **Client**: one per process and configuration, reused across invocations; every call
+  has a timeout and the transport's retries (:mod:`.client`); the client's errors become
+  the port's (:mod:`.errors`).
 * **Writes**: one ``_bulk`` request per :meth:`OpenSearchEngine.apply`, scripted upserts
   that enforce the versioning rule on the server (stale -> ``noop`` -> STALE).
 * **Visibility**: ``apply`` sends ``refresh=wait_for`` by default, so the port's promise
@@ -28,32 +38,30 @@ module only sends them and maps transport errors onto the port's errors.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 from catalog.defaults import INDEX_ALIAS
 from catalog.engine import EngineConfigError
-from catalog.engine.opensearch_dsl import (
-    BulkResponseError,
-    aliases_body,
-    bulk_body,
-    bulk_outcomes,
-    doc_state,
-    is_visible,
-    iter_states_body,
-    parse_search,
-    parse_suggest,
-    purge_queries,
-    search_body,
-    suggest_body,
-    visible_query,
+from catalog.engine.opensearch.admin import aliases_body, purge_queries
+from catalog.engine.opensearch.client import (
+    AUTH_MODES,
+    DEFAULT_TIMEOUT,
+    SERVICES,
+    ClientSettings,
+    build_client,
+    settings_from_env,
+    shared_client,
 )
+from catalog.engine.opensearch.errors import call, map_error
+from catalog.engine.opensearch.query import visible_query
+from catalog.engine.opensearch.search import parse_search, search_body
+from catalog.engine.opensearch.states import doc_state, is_visible, iter_states_body
+from catalog.engine.opensearch.suggest import parse_suggest, suggest_body
+from catalog.engine.opensearch.writes import BulkResponseError, bulk_body, bulk_outcomes
 from catalog.engine.port import (
     DocState,
     EngineError,
@@ -70,199 +78,10 @@ from catalog.engine.port import (
 from catalog.model import Content, Product
 from catalog.schema import opensearch_index_body
 
-AUTH_MODES = ("sigv4", "basic", "none")
-SERVICES = ("es", "aoss")
-DEFAULT_TIMEOUT = 5.0
-MAX_TIMEOUT = 300.0
-MAX_RETRIES = 2
 WRITE_TIMEOUT = 30.0  # bulk, create/delete index, purge: at least this long
 MGET_CHUNK = 1000
-LOOPBACK = ("127.0.0.1", "localhost", "::1")  # http with credentials stays on this machine
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,100}$")
 _INDEX = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,254}$")
-
-T = TypeVar("T")
-
-
-# ---------------------------------------------------------------- settings and client
-@dataclass(frozen=True)
-class ClientSettings:
-    """What a client is built from (validated from the environment by :func:`settings_from_env`)."""
-
-    host: str
-    port: int
-    scheme: str = "https"
-    auth: str = "sigv4"
-    service: str = "es"
-    region: str | None = None
-    username: str | None = None
-    password: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
-    max_retries: int = MAX_RETRIES
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
-
-
-def _parse_endpoint(value: str, auth: str) -> tuple[str, str, int]:
-    bad = EngineConfigError(f"OPENSEARCH_ENDPOINT must look like https://host[:port], got {value!r}")
-    try:
-        parts = urlsplit(value.strip())
-        port = parts.port
-    except ValueError:
-        raise bad from None
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-        raise bad
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise bad
-    if parts.scheme == "http" and auth != "none" and parts.hostname not in LOOPBACK:
-        raise EngineConfigError("OPENSEARCH_ENDPOINT must use https when OPENSEARCH_AUTH is "
-                                f"{auth!r} (credentials never cross a network in clear text; "
-                                "http is accepted only for a cluster on this machine)")
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
-
-
-def settings_from_env(env: Mapping[str, str]) -> ClientSettings:
-    """Validate the ``OPENSEARCH_*`` variables; errors name the variable."""
-    auth = env.get("OPENSEARCH_AUTH", "sigv4").strip().lower() or "sigv4"
-    if auth not in AUTH_MODES:
-        raise EngineConfigError(f"OPENSEARCH_AUTH must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
-    endpoint = env.get("OPENSEARCH_ENDPOINT", "").strip()
-    if not endpoint:
-        raise EngineConfigError("OPENSEARCH_ENDPOINT is required (https://host[:port] of the OpenSearch domain)")
-    scheme, host, port = _parse_endpoint(endpoint, auth)
-    service = env.get("OPENSEARCH_SERVICE", "es").strip().lower() or "es"
-    if service not in SERVICES:
-        raise EngineConfigError(f"OPENSEARCH_SERVICE must be one of {', '.join(SERVICES)}, got {service!r}")
-    raw_timeout = env.get("OPENSEARCH_TIMEOUT", "").strip()
-    timeout = DEFAULT_TIMEOUT
-    if raw_timeout:
-        try:
-            timeout = float(raw_timeout)
-        except ValueError:
-            raise EngineConfigError(f"OPENSEARCH_TIMEOUT must be a number of seconds, got {raw_timeout!r}") from None
-        if not 0 < timeout <= MAX_TIMEOUT:
-            raise EngineConfigError(f"OPENSEARCH_TIMEOUT must be more than 0 and at most {MAX_TIMEOUT:g} seconds, "
-                                    f"got {timeout:g}")
-    raw_retries = env.get("OPENSEARCH_MAX_RETRIES", "").strip()
-    max_retries = MAX_RETRIES
-    if raw_retries:
-        if not raw_retries.isdigit() or int(raw_retries) > 5:
-            raise EngineConfigError(f"OPENSEARCH_MAX_RETRIES must be a whole number from 0 to 5, got {raw_retries!r}")
-        max_retries = int(raw_retries)
-    region = username = password = None
-    if auth == "sigv4":
-        region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
-        if not region:
-            raise EngineConfigError("AWS_REGION is required to sign OpenSearch requests (OPENSEARCH_AUTH=sigv4)")
-    elif auth == "basic":
-        username = env.get("OPENSEARCH_USERNAME", "")
-        password = env.get("OPENSEARCH_PASSWORD", "")
-        if not username:
-            raise EngineConfigError("OPENSEARCH_USERNAME is required when OPENSEARCH_AUTH=basic")
-        if not password:
-            raise EngineConfigError("OPENSEARCH_PASSWORD is required when OPENSEARCH_AUTH=basic")
-    return ClientSettings(host=host, port=port, scheme=scheme, auth=auth, service=service, region=region,
-                          username=username, password=password, timeout=timeout, max_retries=max_retries)
-
-
-def _signer(settings: ClientSettings) -> Any:
-    import boto3
-    from opensearchpy import Urllib3AWSV4SignerAuth
-
-    credentials = boto3.Session(region_name=settings.region).get_credentials()
-    if credentials is None:
-        raise EngineConfigError("OPENSEARCH_AUTH=sigv4 needs AWS credentials, and the boto3 session found none")
-    # the signer asks the (refreshable) credentials for a frozen copy on every request
-    return Urllib3AWSV4SignerAuth(credentials, settings.region, settings.service)
-
-
-def build_client(settings: ClientSettings) -> Any:
-    """A new ``opensearchpy.OpenSearch`` for ``settings`` (prefer :func:`shared_client`)."""
-    from opensearchpy import OpenSearch, Urllib3HttpConnection
-
-    http_auth: Any = None
-    if settings.auth == "sigv4":
-        http_auth = _signer(settings)
-    elif settings.auth == "basic":
-        http_auth = (settings.username, settings.password)
-    return OpenSearch(
-        hosts=[{"host": settings.host, "port": settings.port, "scheme": settings.scheme}],
-        http_auth=http_auth,
-        use_ssl=settings.scheme == "https",
-        verify_certs=settings.scheme == "https",
-        ssl_show_warn=False,
-        connection_class=Urllib3HttpConnection,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        retry_on_status=(502, 503, 504),
-        retry_on_timeout=False,
-        pool_maxsize=10,
-    )
-
-
-_CLIENTS: dict[ClientSettings, Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def shared_client(settings: ClientSettings) -> Any:
-    """The process-wide client for ``settings``: built once, reused by every invocation."""
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(settings)
-        if client is None:
-            client = _CLIENTS[settings] = build_client(settings)
-        return client
-
-
-# ---------------------------------------------------------------- error mapping
-def map_error(what: str, exc: Exception, *, cursor: bool = False) -> EngineError | None:
-    """An opensearch-py error -> the port's error (None if ``exc`` is not one of its errors).
-
-    Connection errors, timeouts, 429, 5xx and refused credentials:
-    :class:`EngineUnavailable`; a missing index or alias: :class:`IndexNotFound`; a 400
-    caused by a cursor: :class:`InvalidRequest`; any other error: :class:`EngineError`
-    (a bug or a misconfiguration, with the engine's reason).
-    """
-    from opensearchpy.exceptions import ConnectionError as OSConnectionError
-    from opensearchpy.exceptions import TransportError
-
-    if isinstance(exc, OSConnectionError):  # also ConnectionTimeout and SSLError
-        return EngineUnavailable(f"{what}: cannot reach OpenSearch: {exc.error}")
-    if not isinstance(exc, TransportError):
-        return None
-    status = exc.status_code
-    reason = _reason(exc)
-    if not isinstance(status, int) or status == 429 or status >= 500:
-        return EngineUnavailable(f"{what}: OpenSearch answered {status}: {reason}")
-    if status in (401, 403):
-        return EngineUnavailable(f"{what}: OpenSearch refused the request ({status}): {reason}")
-    if status == 404:
-        return IndexNotFound(f"{what}: {reason}")
-    if cursor and status == 400:
-        return InvalidRequest("cursor", "cannot be used with this index any more; start again without it")
-    return EngineError(f"{what}: OpenSearch answered {status}: {reason}")
-
-
-def _call(what: str, fn: Callable[[], T], *, cursor: bool = False) -> T:
-    """Run one client call; errors of the client become the port's (see :func:`map_error`)."""
-    try:
-        return fn()
-    except Exception as exc:
-        mapped = map_error(what, exc, cursor=cursor)
-        if mapped is None:
-            raise
-        raise mapped from exc
-
-
-def _reason(exc: Any) -> str:
-    from catalog.engine.opensearch_dsl import error_reason
-
-    info = exc.info if isinstance(exc.info, Mapping) else {}
-    error = info.get("error")
-    if isinstance(error, Mapping):
-        return error_reason(error)
-    return str(exc.error)
 
 
 def _alias_missing(result: OpResult) -> bool:
@@ -274,7 +93,6 @@ def _utc_stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
 
 
-# ---------------------------------------------------------------- the adapter
 class OpenSearchEngine:
     """One region's product index on OpenSearch, addressed through ``alias``.
 
@@ -345,14 +163,14 @@ class OpenSearchEngine:
         if targets:
             return targets[0]
         name = self.create_index()
-        _call("ensure_alias", lambda: self.client.indices.update_aliases(
+        call("ensure_alias", lambda: self.client.indices.update_aliases(
             body=aliases_body(self.alias, name, []), params={"request_timeout": self.write_timeout}))
         targets = self._alias_targets()
         if targets and targets[0] != name:
-            _call("ensure_alias", lambda: self.client.indices.update_aliases(
+            call("ensure_alias", lambda: self.client.indices.update_aliases(
                 body={"actions": [{"remove": {"index": name, "alias": self.alias}}]},
                 params={"request_timeout": self.write_timeout}))
-            _call("ensure_alias", lambda: self.client.indices.delete(
+            call("ensure_alias", lambda: self.client.indices.delete(
                 index=name, params={"request_timeout": self.write_timeout, "expand_wildcards": "none"}))
             return targets[0]
         return name
@@ -370,7 +188,7 @@ class OpenSearchEngine:
         if index is None:
             params["require_alias"] = "true"  # never auto-create a concrete index named like the alias
         body = bulk_body(ops)  # the path names the index: the domain refuses indices in bodies
-        response = _call("bulk", lambda: self.client.bulk(
+        response = call("bulk", lambda: self.client.bulk(
             index=target, body=body, params=params, headers={"content-type": "application/x-ndjson"}))
         try:
             return bulk_outcomes(response, len(ops))
@@ -380,7 +198,7 @@ class OpenSearchEngine:
     # -- read --
     def search(self, request: SearchRequest) -> SearchResult:
         body = search_body(request, timeout_ms=self._read_ms)
-        response = _call("search", lambda: self.client.search(
+        response = call("search", lambda: self.client.search(
             index=self.alias, body=body, params={"request_timeout": self.timeout}),
             cursor=request.cursor is not None)
         if response.get("timed_out"):
@@ -391,7 +209,7 @@ class OpenSearchEngine:
         body = suggest_body(prefix, size)
         if body is None:
             return []
-        response = _call("suggest", lambda: self.client.search(
+        response = call("suggest", lambda: self.client.search(
             index=self.alias, body=body, params={"request_timeout": self.timeout}))
         return parse_suggest(response, size)
 
@@ -403,7 +221,7 @@ class OpenSearchEngine:
 
     def count(self, *, index: str | None = None) -> int:
         target = self._target(index)
-        response = _call("count", lambda: self.client.count(
+        response = call("count", lambda: self.client.count(
             index=target, body={"query": visible_query()}, params={"request_timeout": self.timeout}))
         return int(response.get("count", 0))
 
@@ -429,7 +247,7 @@ class OpenSearchEngine:
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), MGET_CHUNK):
             chunk = unique[start:start + MGET_CHUNK]
-            response = _call("mget", partial(
+            response = call("mget", partial(
                 self.client.mget, index=target, body={"ids": chunk}, params={"request_timeout": self.timeout}))
             for doc in response.get("docs") or []:
                 if doc.get("found"):
@@ -443,7 +261,7 @@ class OpenSearchEngine:
         after: str | None = None
         while True:
             body = iter_states_body(batch_size, after)
-            response = _call("iter_states", partial(
+            response = call("iter_states", partial(
                 self.client.search, index=target, body=body, params={"request_timeout": self.write_timeout}))
             hits = (response.get("hits") or {}).get("hits") or []
             for h in hits:
@@ -458,7 +276,7 @@ class OpenSearchEngine:
         if name == self.alias:
             raise ValueError(f"index: a physical index cannot be named like the alias {self.alias!r}")
         body = opensearch_index_body(self.shards, self.replicas)
-        _call("create_index", lambda: self.client.indices.create(
+        call("create_index", lambda: self.client.indices.create(
             index=name, body=body, params={"request_timeout": self.write_timeout}))
         return name
 
@@ -471,7 +289,7 @@ class OpenSearchEngine:
             except NotFoundError:
                 return {}
 
-        return sorted(_call("get_alias", get))
+        return sorted(call("get_alias", get))
 
     def alias_target(self) -> str | None:
         targets = self._alias_targets()
@@ -482,14 +300,14 @@ class OpenSearchEngine:
         self._target(new_index)
         old = self._alias_targets()
         body = aliases_body(self.alias, new_index, old)
-        _call("swap_alias", lambda: self.client.indices.update_aliases(
+        call("swap_alias", lambda: self.client.indices.update_aliases(
             body=body, params={"request_timeout": self.write_timeout}))
         previous = [i for i in old if i != new_index]
         return previous[-1] if previous else (new_index if new_index in old else None)
 
     def indices(self) -> list[str]:
         """Physical indices named ``<alias>-*``, oldest first (creation date, then name)."""
-        response = _call("indices", lambda: self.client.cat.indices(
+        response = call("indices", lambda: self.client.cat.indices(
             index=f"{self.alias}-*", params={"format": "json", "h": "index,creation.date",
                                              "request_timeout": self.timeout}))
         rows = [r for r in response or [] if str(r.get("index", "")).startswith(f"{self.alias}-")]
@@ -503,7 +321,7 @@ class OpenSearchEngine:
             raise ValueError(f"index: {name!r} is the alias; delete a physical index")
         if name in self._alias_targets():
             raise EngineError(f"delete_index: {name!r} is what {self.alias!r} points at; swap the alias first")
-        _call("delete_index", lambda: self.client.indices.delete(
+        call("delete_index", lambda: self.client.indices.delete(
             index=name, params={"request_timeout": self.write_timeout, "expand_wildcards": "none"}))
 
     def purge_tombstones(self, older_than_seconds: float) -> int:
@@ -517,11 +335,11 @@ class OpenSearchEngine:
         delete_body, update_body = purge_queries(cutoff_ms)
         params = {"conflicts": "proceed", "refresh": "true", "request_timeout": self.write_timeout}
         try:
-            deleted = _call("purge_tombstones", lambda: self.client.delete_by_query(
+            deleted = call("purge_tombstones", lambda: self.client.delete_by_query(
                 index=self.alias, body=delete_body, params=params))
         except IndexNotFound:
             return 0  # no index yet: nothing to purge
-        updated = _call("purge_tombstones", lambda: self.client.update_by_query(
+        updated = call("purge_tombstones", lambda: self.client.update_by_query(
             index=self.alias, body=update_body, params=params))
         return int(deleted.get("deleted", 0)) + int(updated.get("updated", 0))
 
