@@ -6,8 +6,11 @@ host, as Route 53's health checks send, names the stage first and it is taken of
 ``headers`` and ``multiValueHeaders``,
 ``queryStringParameters`` and ``multiValueQueryStringParameters`` (URL-decoded, ``None``
 when empty, the single-value map keeps the last value as API Gateway does),
-``pathParameters`` for the ``/{proxy+}`` resource, ``requestContext`` (stage, request id,
-source IP, request time) and the body (base64 when it is not UTF-8 text). The handler's
+``resource`` ``/`` for the root, else ``/{proxy+}`` with its ``pathParameters``,
+``requestContext`` with the keys API Gateway sends (the template's stage and custom domain,
+a stable resource id, request ids, the request time from an injectable clock, and an
+``identity`` with the caller's address and ``User-Agent``, its other fields null as for an
+unauthenticated method) and the body (base64 when it is not UTF-8 text). The handler's
 ``statusCode``, ``headers``, ``multiValueHeaders``, ``body`` and ``isBase64Encoded`` become
 the HTTP response. A handler that raises or returns something malformed gives 502
 ``{"message": "Internal server error"}``, as API Gateway does.
@@ -16,8 +19,10 @@ the HTTP response. A handler that raises or returns something malformed gives 50
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -29,17 +34,35 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 log = logging.getLogger(__name__)
-STAGE = "prod"
+STAGE = "prod"  # the stage when no template gives one (standalone servers in tests and benchmarks)
+ROOT, PROXY = "/", "/{proxy+}"  # the API's two resources, each with a GET method (LambdaRestApi's shape)
+IDENTITY_KEYS = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "principalOrgId", "accessKey",
+                 "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user")  # null: no auth
+
+
+def resource_id(api_id: str, resource: str) -> str:
+    """A stable id for one of the API's resources (API Gateway assigns a random one at creation)."""
+    return hashlib.sha1(f"{api_id}{resource}".encode()).hexdigest()[:6]
 
 
 def proxy_event(method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str,
-                account: str = "123456789012", api_id: str = "sandbox") -> dict[str, Any]:
-    """An HTTP request -> an API Gateway REST proxy event."""
+                account: str = "123456789012", api_id: str = "sandbox", *, stage: str = STAGE,
+                domain_name: str = "", clock: Callable[[], float] = time.time) -> dict[str, Any]:
+    """An HTTP request -> an API Gateway REST proxy event.
+
+    ``domain_name`` is the API's custom domain (the template's ``AWS::ApiGateway::DomainName``): a
+    request to it has no stage in its path. A request whose ``Host`` is an execute-api host names
+    ``stage`` first, and that host is its ``domainName``. Without a custom domain the ``Host``'s name
+    stands in. ``clock`` gives the request time (epoch seconds)."""
     parts = urlsplit(raw_path)
     path = parts.path or "/"
     host = next((v for k, v in headers if k.lower() == "host"), "")
-    if ".execute-api." in host.lower() and (path == f"/{STAGE}" or path.startswith(f"/{STAGE}/")):
-        path = path[len(STAGE) + 1:] or "/"
+    host_name = (urlsplit(f"//{host}").hostname or "") if host else ""
+    via_execute_api = ".execute-api." in host_name
+    if via_execute_api and (path == f"/{stage}" or path.startswith(f"/{stage}/")):
+        path = path[len(stage) + 1:] or "/"
+    domain = host_name if via_execute_api or not domain_name else domain_name
+    domain = domain or "localhost"
     multi_q: dict[str, list[str]] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         multi_q.setdefault(k, []).append(v)
@@ -53,34 +76,37 @@ def proxy_event(method: str, raw_path: str, headers: list[tuple[str, str]], body
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             text, is_b64 = base64.b64encode(body).decode(), True
-    now = time.time()
+    now = clock()
+    resource = ROOT if path == "/" else PROXY
+    identity: dict[str, Any] = dict.fromkeys(IDENTITY_KEYS)
+    identity["sourceIp"] = source_ip
+    identity["userAgent"] = next((v[-1] for k, v in multi_h.items() if k.lower() == "user-agent"), None)
     return {
-        "resource": "/{proxy+}",
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": {k: v[-1] for k, v in multi_h.items()} or None,
         "multiValueHeaders": multi_h or None,
         "queryStringParameters": {k: v[-1] for k, v in multi_q.items()} or None,
         "multiValueQueryStringParameters": multi_q or None,
-        "pathParameters": {"proxy": path.lstrip("/")} if path != "/" else None,
+        "pathParameters": {"proxy": path.lstrip("/")} if resource == PROXY else None,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/{proxy+}",
+            "resourceId": resource_id(api_id, resource),
+            "resourcePath": resource,
             "httpMethod": method,
-            "path": f"/{STAGE}{path}",
-            "stage": STAGE,
-            "requestId": str(uuid.uuid4()),
-            "extendedRequestId": uuid.uuid4().hex[:16],
-            "accountId": account,
-            "apiId": api_id,
-            "protocol": "HTTP/1.1",
+            "extendedRequestId": base64.b64encode(os.urandom(10)).decode(),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": parts.path or "/",  # as the client sent it: with the stage on an execute-api host
+            "accountId": account,
+            "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": domain.split(".", 1)[0],
             "requestTimeEpoch": int(now * 1000),
-            "domainName": next((v[-1] for k, v in multi_h.items() if k.lower() == "host"), "localhost"),
-            "identity": {
-                "sourceIp": source_ip,
-                "userAgent": next((v[-1] for k, v in multi_h.items() if k.lower() == "user-agent"), None),
-            },
+            "requestId": str(uuid.uuid4()),
+            "identity": identity,
+            "domainName": domain,
+            "apiId": api_id,
         },
         "body": text,
         "isBase64Encoded": is_b64,
@@ -114,8 +140,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        server = self.server
         event = proxy_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0],
-                            self.server.account, self.server.api_id)
+                            server.account, server.api_id, stage=server.stage, domain_name=server.domain_name,
+                            clock=server.clock)
         try:
             status, headers, data = response_parts(self.server.invoke(event))
         except Exception:
@@ -140,10 +168,15 @@ class ApiGatewayServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, host: str, port: int, invoke: Callable[[dict[str, Any]], Any],
-                 account: str = "123456789012", api_id: str = "sandbox") -> None:
+                 account: str = "123456789012", api_id: str = "sandbox", *, stage: str = STAGE,
+                 domain_name: str = "", clock: Callable[[], float] = time.time) -> None:
+        """``stage`` and ``domain_name``: the template's (see :func:`proxy_event`); ``clock``: the request time."""
         self.invoke = invoke
         self.account = account
         self.api_id = api_id
+        self.stage = stage
+        self.domain_name = domain_name
+        self.clock = clock
         super().__init__((host, port), _Handler)
         self._thread: threading.Thread | None = None
 

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.sandbox_endpoints import OPERATOR_CREDENTIALS
+from catalog.sandbox_endpoints import OPERATOR_CREDENTIALS as OPERATOR_CREDENTIALS  # re-exported for callers
 
 CREDENTIAL_VARIABLES = {"AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
                         "AWS_SESSION_TOKEN": "aws_session_token"}

@@ -20,7 +20,7 @@ from storefront_cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
 from storefront_cli.progress import terminal_progress
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sb = sub.add_parser("sandbox", help="run the local two-region sandbox (moto + embedded engine)",
                         description="The local two-region sandbox: AWS emulated on moto, an embedded search "
                                     "engine per region, the real handlers, Route 53 routing on a global port.")

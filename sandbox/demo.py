@@ -103,9 +103,11 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
         change_price(cfg, endpoints.aws, cfg.primary, top["id"], new)
         for region in cfg.secondaries:
             url = endpoints.regions[region]
-            lag = wait_until(lambda url=url: find_price(
-                get(url, "/search", {"q": top["title"], "size": 10, "facets": ""}), top["id"]) == new,
-                timeout=60, interval=0.02)
+
+            def shows_new_price(url: str = url) -> bool:
+                return find_price(get(url, "/search", {"q": top["title"], "size": 10, "facets": ""}), top["id"]) == new
+
+            lag = wait_until(shows_new_price, timeout=60, interval=0.02)
             if lag is None:
                 _say(f"{region}: the new price did not arrive within 60 s")
                 return 1
@@ -141,7 +143,7 @@ def page_status(url: str) -> int:
 
     try:
         with urllib.request.urlopen(url, timeout=10) as reply:
-            return reply.status
+            return int(reply.status)
     except urllib.error.HTTPError as exc:
         return exc.code
     except OSError:

@@ -13,6 +13,7 @@ string, environment, timeout, memory and event source mappings, with intrinsics 
 to the sandbox's own resources (:func:`sandbox_values`). No second list of variables:
 what the sandbox changes is :func:`local_addition` (the embedded engine in place of the
 OpenSearch domain, which cannot run here) and :data:`COMPRESSED_TIMING`, nothing else.
+:func:`sandbox_api` reads the REST API's stage and custom domain for the API front.
 
 ``python -m sandbox.deployed CONFIG OUTDIR`` is the child that synthesizes.
 """
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.config import AwsConfig, DeploymentConfig, SandboxConfig, load_config
-from infra.deployed import DeployedFunction, TemplateError, Values, deployed_functions
+from infra.deployed import DeployedFunction, TemplateError, Values, deployed_functions, resolve
 from sandbox.state import SANDBOX_DOMAIN, SandboxError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -223,6 +224,36 @@ def sandbox_functions(templates: Mapping[str, Mapping[str, Any]], cfg: Deploymen
             raise TemplateError(f"stack {stack} has no function {name}")
         out[role] = functions[name]
     return out
+
+
+@dataclass(frozen=True)
+class SandboxApi:
+    """What the region's API front (:mod:`sandbox.apigw`) takes from the search stack's template."""
+
+    stage: str  # the AWS::ApiGateway::Stage's StageName (an execute-api URL names it first)
+    domain_name: str  # the AWS::ApiGateway::DomainName's (requests to it carry no stage); "" when none
+
+
+def sandbox_api(templates: Mapping[str, Mapping[str, Any]], cfg: DeploymentConfig, region: str) -> SandboxApi:
+    """The region's REST API stage and custom domain, as its search stack declares them."""
+    stack = cfg.stack_name("search", region)
+    if stack not in templates:
+        raise TemplateError(f"no stack {stack} in the synthesized app")
+    template = templates[stack]
+    values = sandbox_values(template, region, cfg.account)
+
+    def properties(rtype: str) -> list[Mapping[str, Any]]:
+        return [r.get("Properties", {}) for r in template.get("Resources", {}).values() if r.get("Type") == rtype]
+
+    stages = properties("AWS::ApiGateway::Stage")
+    if len(stages) != 1 or not stages[0].get("StageName"):
+        raise TemplateError(f"stack {stack}: expected one AWS::ApiGateway::Stage with a StageName, "
+                            f"found {len(stages)}")
+    domains = properties("AWS::ApiGateway::DomainName")
+    if len(domains) > 1:
+        raise TemplateError(f"stack {stack}: expected at most one AWS::ApiGateway::DomainName, found {len(domains)}")
+    domain = str(resolve(domains[0]["DomainName"], values)) if domains else ""
+    return SandboxApi(str(resolve(stages[0]["StageName"], values)), domain)
 
 
 def sandbox_environment(fn: DeployedFunction, region: str, names: SandboxNames, index_dir: str,

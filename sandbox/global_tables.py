@@ -72,7 +72,12 @@ def _key_id(keys: dict[str, Any]) -> str:
 def _version(image: dict[str, Any] | None) -> str | None:
     if not image or VERSION not in image:
         return None
-    return image[VERSION].get("N")
+    version = image[VERSION].get("N")
+    return None if version is None else str(version)
+
+
+# a write this replicator made, expected back on the destination's stream: (region, key, kind, version)
+_Expected = tuple[str, str, str, str | None]
 
 
 def signature(record: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -104,7 +109,7 @@ class GlobalTableReplicator:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # (region, key, kind, version) -> expiry time: writes this emulator made
-        self._mine: dict[tuple[str, str, str, str | None], float] = {}
+        self._mine: dict[_Expected, float] = {}
         self._mine_lock = threading.Lock()
         self._ddb = {r: client("dynamodb", r, endpoint) for r in self.regions}
         self.applied = 0
@@ -175,14 +180,14 @@ class GlobalTableReplicator:
                 self._mine = {k: exp for k, exp in self._mine.items() if exp > now}
             return self._mine.pop((region, key, kind, version), None) is not None
 
-    def _remember(self, region: str, record: dict[str, Any]) -> tuple:
+    def _remember(self, region: str, record: dict[str, Any]) -> _Expected:
         key, kind, version = signature(record)
         entry = (region, key, kind, version)
         with self._mine_lock:
             self._mine[entry] = time.time() + EXPECTATION_TTL_SECONDS
         return entry
 
-    def _forget(self, entry: tuple) -> None:
+    def _forget(self, entry: _Expected) -> None:
         with self._mine_lock:
             self._mine.pop(entry, None)
 
@@ -236,6 +241,7 @@ class GlobalTableReplicator:
     def _apply(self, write: _Write) -> None:
         record = write.record["dynamodb"]
         entry = self._remember(write.destination, write.record)
+        cond: tuple[str | None, dict[str, str] | None, dict[str, Any] | None]
         try:
             if write.record.get("eventName") == "REMOVE":
                 version = _version(record.get("OldImage"))

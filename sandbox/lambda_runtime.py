@@ -120,7 +120,7 @@ class Invoker:
 
 
 def _backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
-    return min(cap, base * (2 ** min(attempt, 10)))
+    return min(cap, base * 2.0 ** min(attempt, 10))
 
 
 class _Poller(threading.Thread):
@@ -357,7 +357,8 @@ class QueueEventSource(_Poller):
     def _receive(self, n: int) -> list[dict[str, Any]]:
         resp = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, n),
                                         WaitTimeSeconds=0, AttributeNames=["All"], MessageAttributeNames=["All"])
-        return resp.get("Messages", [])
+        messages: list[dict[str, Any]] = resp.get("Messages", [])
+        return messages
 
     def _gather(self) -> list[dict[str, Any]]:
         """One batch: full, the window after its first message elapsed, or the payload limit reached."""

@@ -63,9 +63,9 @@ def main(argv: list[str]) -> int:
     for line in sys.stdin:
         request = json.loads(line)
         if request.get("outside"):
-            outside = sorted({m.__file__ for m in list(sys.modules.values())
-                              if getattr(m, "__file__", None) and "site-packages" in m.__file__
-                              and not m.__file__.startswith(tuple(paths))})
+            files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
+            outside = sorted({f for f in files
+                              if f and "site-packages" in f and not f.startswith(tuple(paths))})
             answers.write(json.dumps({"result": outside}) + "\n")
             continue
         try:

@@ -61,7 +61,7 @@ def tune_moto() -> None:
         def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
             queue = self.get_queue(queue_name)
             retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
-            return retain_until > unix_time()
+            return bool(retain_until > unix_time())
 
         baseline = os.environ.get(TUNING_ENV, "") == "baseline"
         replacements: list[tuple[Any, str, Any]] = [
@@ -214,13 +214,17 @@ def _memo_per_host(original: Any) -> Any:
 
 
 def _cached_count(name: str, original: property) -> property:
+    read = original.fget
+    if read is None:
+        raise TypeError(f"moto's Queue.{name} has no getter to cache")
+
     def fget(queue: Any) -> int:
         cache = queue.__dict__.setdefault("_sandbox_counts", {})
         now = time.monotonic()
         hit = cache.get(name)
         if hit is not None and now - hit[0] < COUNT_CACHE_SECONDS:
-            return hit[1]
-        value = original.fget(queue)
+            return int(hit[1])
+        value = int(read(queue))
         cache[name] = (now, value)
         return value
 

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -66,6 +67,8 @@ class RegionSpec:
     search: FunctionSpec
     stream_source: SourceSpec
     queue_source: SourceSpec
+    api_stage: str  # the template's REST API stage and custom domain (sandbox.deployed.sandbox_api)
+    api_domain: str
     stream_poll_seconds: float = 0.2
     queue_poll_seconds: float = 0.5
     faults_file: str = ""  # sandbox.faults: make the indexer fail for chosen products (tests)
@@ -93,7 +96,7 @@ def start_functions(functions: list[FunctionSpec]) -> list[Any]:
     processes = [FunctionProcess(fn.handler, fn.paths, fn.environment) for fn in functions]
     with ThreadPoolExecutor(len(processes)) as pool:
         futures = [pool.submit(p.start) for p in processes]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [exc for f in futures if (exc := f.exception()) is not None]
     if errors:
         for p in processes:
             p.stop()
@@ -157,14 +160,15 @@ def run(spec: RegionSpec, stop: threading.Event) -> None:
     # Lambda's event source mappings poll (and send to the on-failure destination) as the function's role
     role = credentials_of(spec.indexer.environment)
     sqs = client("sqs", spec.region, spec.endpoint, credentials=role)
-    search = Invoker(search_handler, spec.search.name, spec.region, spec.account, spec.search.timeout_seconds,
-                     spec.search.memory_mb)
+    search: Callable[[dict[str, Any]], Any] = Invoker(search_handler, spec.search.name, spec.region, spec.account,
+                                                      spec.search.timeout_seconds, spec.search.memory_mb)
     if spec.faults_file:
         from sandbox.faults import RegionDownFront
 
         search = RegionDownFront(search, spec.faults_file, spec.region)
     metrics = MetricsPublisher(spec.endpoint).start()
-    server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}").start()
+    server = ApiGatewayServer(spec.host, spec.port, search, spec.account, f"sandbox-{spec.region}",
+                              stage=spec.api_stage, domain_name=spec.api_domain).start()
     reader = StreamReader(client("dynamodbstreams", spec.region, spec.endpoint, credentials=role), spec.stream_arn,
                           spec.stream_source.starting_position or "TRIM_HORIZON")
     pollers = event_sources(spec, indexer, reader, sqs, metrics)

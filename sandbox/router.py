@@ -71,8 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(503, {"error": {"code": "no_region", "message": "Route 53 has no answer for the search name"}},
                        {"Retry-After": "1"})
             return
-        target = urlsplit(self.server.regions[region])
-        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=self.server.timeout_seconds)
+        host, port = self.server.targets[region]
+        conn = http.client.HTTPConnection(host, port, timeout=self.server.timeout_seconds)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             conn.request(self.command, self.path, body=body or None, headers=headers)
@@ -130,6 +130,7 @@ class GlobalRouter(ThreadingHTTPServer):
         ``site`` defaults to the search page built to call this origin; ``dns_ttl_seconds``:
         how long an answer is cached (``clock`` measures it)."""
         self.regions = dict(regions)
+        self.targets = {region: _host_port(url) for region, url in self.regions.items()}
         self.site = dict(site) if site is not None else build_site("")
         self.page_headers = security_headers("")
         self.answer_json = answer_json
@@ -169,3 +170,11 @@ class GlobalRouter(ThreadingHTTPServer):
         self.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """``(host, port)`` of a region's base URL; a URL without a host is refused when the router is built."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"region URL {url!r} has no host")
+    return parts.hostname, parts.port

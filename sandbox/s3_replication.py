@@ -132,40 +132,42 @@ class S3Replicator:
 
         if self._originals:
             return
-        self._originals = {
-            "send_event": notifications.send_event,
-            "set_delete_marker": models.S3Backend._set_delete_marker,
-            "response_dict": models.FakeKey.response_dict,
-        }
         original_send = notifications.send_event
         original_marker = models.S3Backend._set_delete_marker
-        original_response = models.FakeKey.response_dict
+        # the property object itself (moto types the class attribute as the getter it wraps)
+        original_response: property = vars(models.FakeKey)["response_dict"]
+        self._originals = {"send_event": original_send, "set_delete_marker": original_marker,
+                           "response_dict": original_response}
         replicator = self
 
-        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        def send_event(account_id: str, event_name: notifications.S3NotificationEvent, bucket: Any,
+                       key: Any) -> None:
             original_send(account_id, event_name, bucket, key)
             try:
                 replicator._observe(str(getattr(event_name, "value", event_name)), bucket, key)
             except Exception:  # never break the S3 call that caused the event
                 log.exception("s3 replication: could not schedule %s", getattr(key, "name", key))
 
-        def set_delete_marker(backend: Any, bucket_name: str, key_name: str) -> Any:
+        def set_delete_marker(backend: models.S3Backend, bucket_name: str,
+                              key_name: str) -> models.FakeDeleteMarker:
             marker = original_marker(backend, bucket_name, key_name)
             bucket = backend.get_bucket(bucket_name)
             notifications.send_event(backend.account_id, notifications.S3NotificationEvent(DELETE_MARKER_CREATED),
                                      bucket, _MarkerShim(key_name, marker.version_id))
             return marker
 
-        def response_dict(key: Any) -> dict[str, Any]:
-            res = original_response.fget(key)
+        def response_dict(key: models.FakeKey) -> dict[str, Any]:
+            res: dict[str, Any] = original_response.__get__(key)
             status = getattr(key, STATUS_ATTR, None)
             if status:
                 res["x-amz-replication-status"] = status
             return res
 
         notifications.send_event = send_event
-        models.S3Backend._set_delete_marker = set_delete_marker
-        models.FakeKey.response_dict = property(response_dict)
+        # replacing moto's methods on its classes (mypy has no type for a monkeypatch; the wrappers
+        # above are typed against moto's own signatures)
+        setattr(models.S3Backend, "_set_delete_marker", set_delete_marker)  # noqa: B010
+        setattr(models.FakeKey, "response_dict", property(response_dict))  # noqa: B010
 
     def uninstall(self) -> None:
         from moto.s3 import models, notifications
@@ -173,8 +175,8 @@ class S3Replicator:
         if not self._originals:
             return
         notifications.send_event = self._originals["send_event"]
-        models.S3Backend._set_delete_marker = self._originals["set_delete_marker"]
-        models.FakeKey.response_dict = self._originals["response_dict"]
+        setattr(models.S3Backend, "_set_delete_marker", self._originals["set_delete_marker"])  # noqa: B010
+        setattr(models.FakeKey, "response_dict", self._originals["response_dict"])  # noqa: B010
         self._originals = {}
 
     def _observe(self, event_name: str, bucket: Any, key: Any) -> None:

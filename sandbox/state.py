@@ -15,8 +15,12 @@ import socket
 from pathlib import Path
 
 from catalog.config import DeploymentConfig
-from catalog.sandbox_endpoints import SANDBOX_DOMAIN, Endpoints, endpoints_path, read_endpoints, state_dir
+from catalog.sandbox_endpoints import SANDBOX_DOMAIN as SANDBOX_DOMAIN
+from catalog.sandbox_endpoints import Endpoints as Endpoints
+from catalog.sandbox_endpoints import endpoints_path as endpoints_path
 from catalog.sandbox_endpoints import pid_alive as pid_alive
+from catalog.sandbox_endpoints import read_endpoints as read_endpoints
+from catalog.sandbox_endpoints import state_dir as state_dir
 
 LOG_FILE = "sandbox.log"
 

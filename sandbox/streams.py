@@ -40,16 +40,16 @@ class StreamReader:
         return [s["ShardId"] for s in desc.get("Shards", [])]
 
     def _iterator(self, shard: str) -> str:
-        it = self._iterators.get(shard)
-        if it:
-            return it
+        known = self._iterators.get(shard)
+        if known:
+            return known
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard}
         if shard in self._next_seq:
             kind, seq = self._next_seq[shard]
             kwargs.update(ShardIteratorType=kind, SequenceNumber=seq)
         else:
             kwargs["ShardIteratorType"] = self._start
-        it = self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
+        it: str = self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
         self._iterators[shard] = it
         return it
 
@@ -91,7 +91,10 @@ class InProcessStreamReader:
     def __init__(self, account: str, region: str, table_name: str) -> None:
         from moto.dynamodb.models import dynamodb_backends
 
-        self._shard = dynamodb_backends[account][region].get_table(table_name).stream_shard
+        shard = dynamodb_backends[account][region].get_table(table_name).stream_shard
+        if shard is None:
+            raise ValueError(f"table {table_name} in {region} has no stream (StreamSpecification not enabled)")
+        self._shard = shard
         self.stream_arn = f"in-process:{region}:{table_name}"
         self._position = 0
 

@@ -59,7 +59,14 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
     ``paths``: each handler's import path (:func:`function_paths`); ``credentials``: ``indexer``/``search``
     -> its role's credentials (:meth:`sandbox.iam.SandboxIam.function_credentials`), else the operator's."""
     from infra.deployed import TemplateError
-    from sandbox.deployed import SandboxNames, aws_queue_arn, aws_queue_url, sandbox_environment, sandbox_functions
+    from sandbox.deployed import (
+        SandboxNames,
+        aws_queue_arn,
+        aws_queue_url,
+        sandbox_api,
+        sandbox_environment,
+        sandbox_functions,
+    )
     from sandbox.region import FunctionSpec, RegionSpec, SourceSpec
 
     queues: dict[str, str] = {}
@@ -83,6 +90,7 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
                             f"found {[m.logical_id for m in mappings]}")
     st, qu = stream[0], queue[0]
     res = resources.regions[region]
+    api = sandbox_api(templates, cfg, region)
     return RegionSpec(
         region=region, account=cfg.account, endpoint=endpoints.aws, host=cfg.sandbox.host,
         port=cfg.sandbox.region_port(cfg.regions, region), stream_arn=res.stream_arn, queue_arn=res.queue_arn,
@@ -93,6 +101,7 @@ def region_spec(cfg: DeploymentConfig, templates: Mapping[str, Any], endpoints: 
                                  bisect_on_error=st.bisect_on_error),
         queue_source=SourceSpec(qu.batch_size, float(qu.batching_window_seconds), qu.report_batch_item_failures,
                                 queue_url=names.queue_url(qu.source_arn), max_concurrency=qu.max_concurrency),
+        api_stage=api.stage, api_domain=api.domain_name,
         **extra,
     )
 
@@ -131,7 +140,7 @@ class Sandbox:
         self.timings: dict[str, float] = {}  # start phase -> seconds (bench/bench_sandbox_up.py)
         self._moto: Any = None
         self._iam: Any = None
-        self._children: dict[str, subprocess.Popen] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: dict[str, Any] = {}
         self._parts: list[Any] = []
         self._stop = threading.Event()

@@ -176,3 +176,30 @@ def test_the_proxy_event_builder_has_the_sample_shape():
     real = sample(APIGW_REST_PROXY)
     built = apigw.event("GET", "/search?q=wireless+keyboard&category=Computers+%3E+Accessories&size=5")
     assert not differences(shape(built, PROXY_DATA), shape(real, PROXY_DATA))
+
+
+def _sandbox_event_for_the_sample(real, **kwargs):
+    """The sandbox's API front's event for the sample's request (its headers, address, account, API)."""
+    from sandbox.apigw import proxy_event
+
+    headers = [(k, v) for k, values in real["multiValueHeaders"].items() for v in values]
+    ctx = real["requestContext"]
+    return proxy_event("GET", "/search?q=wireless+keyboard&category=Computers+%3E+Accessories&size=5", headers, b"",
+                       ctx["identity"]["sourceIp"], ctx["accountId"], ctx["apiId"], **kwargs)
+
+
+def test_the_sandbox_proxy_event_has_the_sample_shape():
+    real = sample(APIGW_REST_PROXY)
+    built = _sandbox_event_for_the_sample(real, domain_name="search.example.com")
+    assert not differences(shape(built, PROXY_DATA), shape(real, PROXY_DATA))
+
+
+def test_the_sandbox_proxy_event_has_the_sample_values_but_aws_own_ids():
+    real = sample(APIGW_REST_PROXY)
+    epoch_ms = real["requestContext"]["requestTimeEpoch"]
+    built = _sandbox_event_for_the_sample(real, domain_name="search.example.com", stage="prod",
+                                          clock=lambda: epoch_ms / 1000)
+    ids = ("requestId", "extendedRequestId", "resourceId")  # assigned by API Gateway: only their form is shared
+    for key in ids:
+        assert len(built["requestContext"].pop(key)) == len(real["requestContext"].pop(key)), key
+    assert built == real

@@ -117,6 +117,68 @@ def test_proxy_event_without_query_has_none_and_binary_body_is_base64():
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\xff\xfe"
 
 
+def test_an_execute_api_request_names_the_template_stage_and_is_its_own_domain():
+    event = proxy_event("GET", "/v1/health", [("Host", "abc123.execute-api.eu-west-1.amazonaws.com")], b"",
+                        "127.0.0.1", stage="v1", domain_name="search.example.com", clock=lambda: 1714641439.127)
+    ctx = event["requestContext"]
+    assert event["path"] == "/health" and ctx["path"] == "/v1/health" and ctx["stage"] == "v1"
+    assert ctx["domainName"] == "abc123.execute-api.eu-west-1.amazonaws.com" and ctx["domainPrefix"] == "abc123"
+    assert ctx["requestTimeEpoch"] == 1714641439127 and ctx["requestTime"] == "02/May/2024:09:17:19 +0000"
+    assert ctx["identity"]["userAgent"] is None  # no User-Agent header, nothing to report
+
+
+def test_a_custom_domain_request_keeps_its_path_and_the_root_is_its_own_resource():
+    event = proxy_event("GET", "/prod/health", [("Host", "127.0.0.1:8081")], b"", "127.0.0.1",
+                        domain_name="search.sandbox.localhost")
+    assert event["path"] == "/prod/health" and event["requestContext"]["path"] == "/prod/health"  # no stage here
+    assert event["requestContext"]["domainName"] == "search.sandbox.localhost"
+    root = proxy_event("GET", "/?q=x", [], b"", "127.0.0.1")
+    assert (root["resource"], root["requestContext"]["resourcePath"], root["pathParameters"]) == ("/", "/", None)
+    assert root["requestContext"]["domainName"] == "localhost"  # no domain, no Host
+    assert root["requestContext"]["resourceId"] != event["requestContext"]["resourceId"]
+
+
+def test_the_api_front_sends_the_callers_user_agent_address_and_the_clock_time():
+    import urllib.request
+
+    from sandbox.apigw import ApiGatewayServer
+
+    events = []
+
+    def invoke(event):
+        events.append(event)
+        return {"statusCode": 204, "body": ""}
+
+    server = ApiGatewayServer("127.0.0.1", 0, invoke, stage="prod", domain_name="search.sandbox.localhost",
+                              clock=lambda: 1714641439.127).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/search?q=a"
+        request = urllib.request.Request(url, headers={"User-Agent": "shopper/1.0"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 204
+    finally:
+        server.stop()
+    identity = events[0]["requestContext"]["identity"]
+    assert identity["userAgent"] == "shopper/1.0" and identity["sourceIp"] == "127.0.0.1"
+    assert events[0]["requestContext"]["requestTimeEpoch"] == 1714641439127
+    assert events[0]["requestContext"]["domainName"] == "search.sandbox.localhost"
+
+
+def test_the_api_front_takes_the_stage_and_domain_from_the_template():
+    from infra.deployed import TemplateError
+    from sandbox.deployed import sandbox_api
+
+    cfg = parse_config({"name_prefix": "test", "regions": ["us-east-1", "eu-west-1"]})
+    stage = {"Type": "AWS::ApiGateway::Stage", "Properties": {"StageName": "v2", "RestApiId": {"Ref": "Api"}}}
+    domain = {"Type": "AWS::ApiGateway::DomainName", "Properties": {"DomainName": "search.example.com"}}
+    stack = cfg.stack_name("search", "eu-west-1")
+    api = sandbox_api({stack: {"Resources": {"Stage": stage, "Domain": domain}}}, cfg, "eu-west-1")
+    assert (api.stage, api.domain_name) == ("v2", "search.example.com")
+    assert sandbox_api({stack: {"Resources": {"Stage": stage}}}, cfg, "eu-west-1").domain_name == ""
+    with pytest.raises(TemplateError, match="one AWS::ApiGateway::Stage"):
+        sandbox_api({stack: {"Resources": {"Domain": domain}}}, cfg, "eu-west-1")
+
+
 def test_response_parts_merge_headers_and_decode_base64():
     status, headers, body = response_parts({"statusCode": 200, "headers": {"A": "1", "B": "2"},
                                             "multiValueHeaders": {"B": ["x", "y"]},
