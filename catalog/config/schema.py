@@ -203,9 +203,11 @@ class AwsConfig:
     stream_parallelization_factor: int = setting(2, 1, 10)
     # the indexer's S3-events queue event source (a standard queue): above 10 messages per batch
     # Lambda requires a batching window of at least 1 s; one invocation then takes up to the
-    # batch size, what arrived within the window, or 6 MB of messages, whichever comes first
-    queue_batch_size: int = setting(100, 1, 10_000)
-    queue_batching_window_seconds: int = setting(1, 0, 300)
+    # batch size, what arrived within the window, or 6 MB of messages, whichever comes first.
+    # Defaults are Lambda's (10, no window): a content change is indexed without waiting; a large
+    # catalog can trade up to the window of latency for fewer invocations and _bulk requests
+    queue_batch_size: int = setting(10, 1, 10_000)
+    queue_batching_window_seconds: int = setting(0, 0, 300)
     # bounded fan-in to the domain: concurrent queue batches, and the indexer's reserved
     # concurrency (-1: none, else 1..1000); at least queue_max_concurrency + stream_parallelization_factor
     queue_max_concurrency: int = setting(4, 2, 1000)
