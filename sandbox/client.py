@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -157,14 +158,24 @@ def load_catalog(cfg: DeploymentConfig, aws_endpoint: str, products: Iterable[Ge
     return len(rows)
 
 
+_resources = threading.local()
+
+
 def _table(cfg: DeploymentConfig, aws_endpoint: str, region: str) -> Any:
-    import boto3
+    """One ``Table`` per thread, endpoint, region and name: a new session and resource per call
+    loaded DynamoDB's model each time (about a third of a bench's CPU while it changed prices);
+    per thread because boto3 resources are not thread-safe."""
+    cache: dict[tuple[str, str, str], Any] = _resources.__dict__.setdefault("tables", {})
+    key = (aws_endpoint, region, cfg.table_name)
+    if key not in cache:
+        import boto3
 
-    from sandbox.aws import OPERATOR_CREDENTIALS
+        from sandbox.aws import OPERATOR_CREDENTIALS
 
-    resource = boto3.session.Session().resource("dynamodb", region_name=region, endpoint_url=aws_endpoint,
-                                                **OPERATOR_CREDENTIALS)
-    return resource.Table(cfg.table_name)
+        resource = boto3.session.Session().resource("dynamodb", region_name=region, endpoint_url=aws_endpoint,
+                                                    **OPERATOR_CREDENTIALS)
+        cache[key] = resource.Table(cfg.table_name)
+    return cache[key]
 
 
 def table(cfg: DeploymentConfig, aws_endpoint: str, region: str) -> Any:
