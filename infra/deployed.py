@@ -130,7 +130,8 @@ def _resources(template: Mapping[str, Any], rtype: str) -> dict[str, dict[str, A
     return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == rtype}
 
 
-def _logical_of(value: Any) -> str | None:
+def logical_of(value: Any) -> str | None:
+    """The logical id a ``Ref`` or ``Fn::GetAtt`` names, else None."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
         ref: str = value["Ref"]
         return ref
@@ -166,7 +167,7 @@ def deployed_functions(template: Mapping[str, Any], values: Values) -> dict[str,
     environment resolved by ``values`` and its event source mappings."""
     mappings: dict[str, list[EventSourceMapping]] = {}
     for logical, res in _resources(template, EVENT_SOURCE_MAPPING).items():
-        target = _logical_of(res["Properties"].get("FunctionName"))
+        target = logical_of(res["Properties"].get("FunctionName"))
         if target is not None:
             mappings.setdefault(target, []).append(event_source_mapping(logical, res["Properties"], values))
     out: dict[str, DeployedFunction] = {}
@@ -182,7 +183,7 @@ def deployed_functions(template: Mapping[str, Any], values: Values) -> dict[str,
             environment={k: str(resolve(v, values)) for k, v in variables.items()},
             timeout_seconds=int(props.get("Timeout", 3)), memory_mb=int(props.get("MemorySize", 128)),
             tracing_active=props.get("TracingConfig", {}).get("Mode") == "Active",
-            role_logical_id=_logical_of(props.get("Role")),
+            role_logical_id=logical_of(props.get("Role")),
             event_sources=tuple(mappings.get(logical, ())),
         )
     return out

@@ -18,7 +18,7 @@ from catalog.convert import content_to_json, item_from_product
 from catalog.generator import Generated, generate
 from catalog.model import content_key
 from catalog.progress import ProgressFactory, silent
-from sandbox.aws import client
+from sandbox.aws import OPERATOR_CREDENTIALS, client
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,6 @@ def _table(cfg: DeploymentConfig, aws_endpoint: str, region: str) -> Any:
     key = (aws_endpoint, region, cfg.table_name)
     if key not in cache:
         import boto3
-
-        from sandbox.aws import OPERATOR_CREDENTIALS
 
         resource = boto3.session.Session().resource("dynamodb", region_name=region, endpoint_url=aws_endpoint,
                                                     **OPERATOR_CREDENTIALS)

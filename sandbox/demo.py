@@ -67,7 +67,7 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
         t0 = time.monotonic()
         load_catalog(cfg, endpoints.aws, products, progress=progress)
         timings["load written"] = time.monotonic() - t0
-        _say(f"written in {time.monotonic() - t0:.1f} s; waiting for every region's indexer")
+        _say(f"written in {timings['load written']:.1f} s; waiting for every region's indexer")
         for region, url in endpoints.regions.items():
             if wait_for_count(url, products, timeout=600) is None:
                 _say(f"{region}: the index did not reach {products} products; see {sandbox.state / 'logs'}")

@@ -79,6 +79,17 @@ def sandbox_health_check(cfg: DeploymentConfig, config: Mapping[str, Any]) -> di
     return out
 
 
+def stack_region(stack: str, cfg: DeploymentConfig) -> str:
+    """A regional stack's region (its name ends with it); the primary region for the global stacks."""
+    return next((r for r in cfg.regions if stack.endswith(f"-{r}")), cfg.primary)
+
+
+def sdk_method(action: str) -> str:
+    """An AWS SDK action as a template's ``AwsCustomResource`` names it (``describeTable``,
+    ``PutBucketReplicationCommand``) -> the boto3 client method (``describe_table``)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action.removesuffix("Command")).lower()
+
+
 def local_addition(index_dir: str) -> dict[str, str]:
     """The embedded engine's variables (see :mod:`catalog.engine`)."""
     return {"SEARCH_ENGINE": "embedded", "EMBEDDED_INDEX_DIR": index_dir}

@@ -41,6 +41,7 @@ from catalog.config import DeploymentConfig
 from catalog.sandbox_endpoints import OPERATOR_CREDENTIALS
 from infra.deployed import TemplateError, Values, resolve
 from sandbox import iam_judging
+from sandbox.deployed import sdk_method, stack_region
 from sandbox.state import SandboxError
 
 OPERATOR_USER = "sandbox-operator"
@@ -77,11 +78,6 @@ def _resources_of(template: Mapping[str, Any], rtype: str) -> Iterator[tuple[str
     for logical, res in template.get("Resources", {}).items():
         if res.get("Type") == rtype:
             yield logical, res.get("Properties", {})
-
-
-def stack_region(stack: str, cfg: DeploymentConfig) -> str:
-    """A regional stack's region (its name ends with it); the primary region for the global stacks."""
-    return next((r for r in cfg.regions if stack.endswith(f"-{r}")), cfg.primary)
 
 
 def _generated_name(stack: str, logical: str, limit: int) -> str:
@@ -223,9 +219,8 @@ class SandboxIam:
         return client(service, region, self.endpoint)
 
     def _sdk_call(self, service: str, action: str, region: str, parameters: Mapping[str, Any]) -> Any:
-        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
         try:
-            return getattr(self._client(service, region), snake)(**parameters)
+            return getattr(self._client(service, region), sdk_method(action))(**parameters)
         except Exception as exc:
             raise TemplateError(f"reading {service}.{action}({dict(parameters)}) in {region}: {exc}") from exc
 

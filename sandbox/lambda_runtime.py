@@ -213,12 +213,7 @@ class StreamEventSource(_Poller):
         self.batches += 1
         if failed_from is None:
             self._attempt = 0
-            if sizes:
-                sizes.pop(0)
-                if not sizes:
-                    del self._sizes[shard]
-            done = {id(r) for r in batch}
-            self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
+            self._done(shard, batch)
             self.records_delivered += len(batch)
             self._iterator_age(batch[-1])
             if self._pending:
@@ -233,39 +228,48 @@ class StreamEventSource(_Poller):
         rest = batch[failed_from:]
         if sizes and failed_from > 0:
             sizes[0] = len(rest)  # the rest of this half is retried on its own
-        if self._raised and self.bisect_on_error and len(rest) > 1 and self._record_age_ok(rest):
+        if self._raised and self.bisect_on_error and len(rest) > 1 and not self._too_old(rest):
             half = len(rest) // 2
             self._sizes[shard] = [half, len(rest) - half] + (sizes[1:] if sizes else [])
             self._attempt = 0  # a split is not a retry attempt
             self.splits += 1
-            self.reader.rewind(shard, rest[0]["dynamodb"]["SequenceNumber"])
-            self._pending = [(s, r) for s, r in self._pending if s != shard]
+            self._rewind(shard, rest)
             return True
         condition = self._give_up(rest)
         if condition is not None and self._discard(shard, rest, condition):
-            if sizes:
-                sizes.pop(0)
-                if not sizes:
-                    del self._sizes[shard]
-            done = {id(r) for r in batch}
-            self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
+            self._done(shard, batch)
             self._attempt = 0
             self._first_seen = time.monotonic()
             return True
-        # retry from the failed record: drop what is buffered and rewind the shard
-        self.reader.rewind(shard, rest[0]["dynamodb"]["SequenceNumber"])
-        self._pending = [(s, r) for s, r in self._pending if s != shard]
+        # retry from the failed record
+        self._rewind(shard, rest)
         self._stop_event.wait(self.backoff(self._attempt - 1))
         return True
 
-    def _record_age_ok(self, rest: list[dict[str, Any]]) -> bool:
+    def _done(self, shard: str, batch: list[dict[str, Any]]) -> None:
+        """``batch`` of ``shard`` is finished (delivered or discarded): unbuffer it, and end the
+        bisected half it was, if any."""
+        sizes = self._sizes.get(shard)
+        if sizes:
+            sizes.pop(0)
+            if not sizes:
+                del self._sizes[shard]
+        done = {id(r) for r in batch}
+        self._pending = [(s, r) for s, r in self._pending if id(r) not in done]
+
+    def _rewind(self, shard: str, rest: list[dict[str, Any]]) -> None:
+        """Read ``shard`` again from ``rest``'s first record: what is buffered of it is dropped."""
+        self.reader.rewind(shard, rest[0]["dynamodb"]["SequenceNumber"])
+        self._pending = [(s, r) for s, r in self._pending if s != shard]
+
+    def _too_old(self, rest: list[dict[str, Any]]) -> bool:
+        """Whether ``rest``'s first record is past the mapping's maximum record age."""
         created = approximate_creation_seconds(rest[0])
-        return self.max_record_age == -1 or created is None or self.clock() - created <= self.max_record_age
+        return self.max_record_age != -1 and created is not None and self.clock() - created > self.max_record_age
 
     def _give_up(self, rest: list[dict[str, Any]]) -> str | None:
         """Lambda's on-failure condition for the records not done, or None to retry them."""
-        created = approximate_creation_seconds(rest[0])
-        if self.max_record_age != -1 and created is not None and self.clock() - created > self.max_record_age:
+        if self._too_old(rest):
             return "RecordAgeExceeded"
         if self.max_retries != -1 and self._attempt > self.max_retries:
             return "RetryAttemptsExhausted"

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.config import DeploymentConfig
-from infra.deployed import TemplateError, resolve
+from infra.deployed import TemplateError, logical_of, resolve
 from sandbox.aws import client
-from sandbox.deployed import sandbox_aws, sandbox_health_check, sandbox_values
+from sandbox.deployed import sandbox_aws, sandbox_health_check, sandbox_values, sdk_method, stack_region
 from sandbox.state import SANDBOX_DOMAIN
 
 GLOBAL_TABLE = "AWS::DynamoDB::GlobalTable"
@@ -109,7 +109,7 @@ class Resources:
 
 def stack_kind_and_region(cfg: DeploymentConfig, stack: str) -> tuple[int, str]:
     """A stack's place in :data:`STACK_ORDER` and the region it deploys to (its name's region, else the primary)."""
-    region = next((r for r in cfg.regions if stack.endswith(f"-{r}")), cfg.primary)
+    region = stack_region(stack, cfg)
     for i, kind in enumerate(STACK_ORDER):
         if stack in (cfg.stack_name(kind), cfg.stack_name(kind, region)):
             return i, region
@@ -123,11 +123,9 @@ def references(value: Any) -> set[str]:
         for v in value:
             out |= references(v)
     elif isinstance(value, dict):
-        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
-            out.add(value["Ref"])
-        elif set(value) == {"Fn::GetAtt"}:
-            att = value["Fn::GetAtt"]
-            out.add(att[0] if isinstance(att, list) else att.split(".", 1)[0])
+        logical = logical_of(value)
+        if logical is not None:
+            out.add(logical)
         elif set(value) == {"Fn::Sub"}:
             text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
             out |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
@@ -346,9 +344,8 @@ class _Deployer:
         if not call:
             raise TemplateError("a Custom::AWS resource without a Create call")
         service = str(call["service"]).lower().removeprefix("@aws-sdk/client-").replace("-", "")
-        action = re.sub(r"(?<!^)(?=[A-Z])", "_", str(call["action"]).removesuffix("Command")).lower()
         sdk = self.client(service, call.get("region") or region)
-        response = getattr(sdk, action)(**call.get("parameters", {}))
+        response = getattr(sdk, sdk_method(str(call["action"])))(**call.get("parameters", {}))
         out = {path: _path(response, path) for path in call.get("outputPaths", [])}
         physical = (call.get("physicalResourceId") or {}).get("id") or f"{stack}-{logical}"
         return {"Ref": physical, **out}
