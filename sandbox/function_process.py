@@ -89,10 +89,12 @@ class FunctionProcess:
             [sys.executable, "-I", "-S", "-B", str(WORKER), *self.paths, self.handler],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**self.environment, "PYTHONUNBUFFERED": "1"}, cwd="/")
-        threading.Thread(target=self._relay, args=(self._proc.stderr,), daemon=True).start()
+        relay = threading.Thread(target=self._relay, args=(self._proc.stderr,), daemon=True)
+        relay.start()
         line = self._readline(INIT_TIMEOUT_SECONDS)
         if not line:
             self._proc.wait(timeout=10)
+            relay.join(timeout=10)  # its stderr holds the INIT-FAILED line: read to the end before naming it
             raise FunctionInitError(self._init_error or f"{self.handler}: exited with code {self._proc.returncode}")
         self.cold_starts += 1
         return self

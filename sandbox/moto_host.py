@@ -1,4 +1,5 @@
-"""Host the one moto server of a sandbox (all regions on one endpoint) in this process.
+"""Host the one moto server of a sandbox (all regions on one endpoint) in this process,
+served by waitress with HTTP keep-alive (:class:`MotoHost`).
 
 Never combine with ``mock_aws`` in the same process (it resets the server's backends).
 
@@ -22,8 +23,9 @@ Issue 13 (profiled with py-spy during a 2,000-product ``catalog load --wait``) a
 twice per message (same rule, same clock), and DynamoDB Streams ``GetRecords`` is written with
 ``json.dumps`` from moto's stored records instead of moto's model-driven serializer (~2 ms per
 record; the body is the same JSON, compared in tests/integration/sandbox/test_moto_tuning.py).
-``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three (for side-by-side
-benchmarks). Every request is counted by (service, region, action): :func:`request_counts`.
+``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three and serves with moto's own
+``ThreadedMotoServer`` (for side-by-side benchmarks). Every request is counted by (service,
+region, action): :func:`request_counts`.
 
 :class:`MotoHost` installs all of them while it runs and restores moto's own on stop, so other
 moto users in the same process (tests) are not affected.
@@ -232,12 +234,23 @@ def _cached_count(name: str, original: property) -> property:
 
 
 class MotoHost:
-    """A ``ThreadedMotoServer`` on ``host:port``, started and stopped with the sandbox."""
+    """moto's WSGI application on ``host:port``, started and stopped with the sandbox.
+
+    Served by waitress (a production WSGI server: a fixed pool of worker threads, HTTP/1.1
+    keep-alive) rather than moto's ``ThreadedMotoServer``, whose werkzeug development server
+    answers every request with ``Connection: close`` and starts a thread per connection: each
+    boto3 call then paid a TCP connect on its side and a thread start on moto's (AWS endpoints keep
+    connections alive). With ``STOREFRONT_MOTO_TUNING=baseline`` it is moto's own server again.
+    One difference from moto's server, listed in the README's fidelity table: waitress drops
+    request headers whose names contain ``_`` (as nginx does by default); moto's server keeps them
+    for S3 user metadata. The sandbox's code sends none."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self._server: Any = None
+        self._waitress: Any = None
+        self._thread: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -246,13 +259,34 @@ class MotoHost:
     def start(self) -> MotoHost:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         tune_moto()
-        from moto.server import ThreadedMotoServer
+        if os.environ.get(TUNING_ENV, "") == "baseline":
+            from moto.server import ThreadedMotoServer
 
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
+            self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            self._server.start()
+        else:
+            self._start_waitress()
         self._wait_serving()
         self.reset()
         return self
+
+    def _start_waitress(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from waitress.server import create_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        logging.getLogger("waitress").setLevel(logging.ERROR)
+        self._waitress = create_server(_raw_uri(app), host=self.host, port=self.port, threads=WAITRESS_THREADS,
+                                       connection_limit=WAITRESS_CONNECTIONS, channel_timeout=120,
+                                       clear_untrusted_proxy_headers=True, ident="moto")
+        self._thread = threading.Thread(target=self._serve, name="moto-waitress", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError):  # the loop's sockets closed under it by stop()
+            self._waitress.run()
 
     def reset(self) -> None:
         """Empty every backend (moto keeps them per process, across server restarts)."""
@@ -278,4 +312,28 @@ class MotoHost:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._waitress is not None:
+            server, self._waitress = self._waitress, None
+            server.task_dispatcher.shutdown()
+            while server._map:  # the listening socket and every open connection
+                for channel in list(server._map.values()):
+                    channel.handle_close()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+                self._thread = None
         untune_moto()
+
+
+WAITRESS_THREADS = 16  # requests in progress at once (moto's server: one thread per connection)
+WAITRESS_CONNECTIONS = 1000
+
+
+def _raw_uri(app: Any) -> Any:
+    """moto reads the undecoded request target from ``RAW_URI`` (werkzeug's and gunicorn's name; an
+    S3 key with an encoded ``/`` needs it); waitress names it ``REQUEST_URI``."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return app(environ, start_response)
+
+    return wsgi

@@ -144,3 +144,76 @@ def test_requests_are_counted_by_service_region_and_action(moto):
     key = ("sqs", REGION, "ListQueues")
     assert after.get(key, 0) == before.get(key, 0) + 1
 
+
+
+# ---------------------------------------------------------------- the HTTP server (waitress)
+def _signed_list_queues(endpoint: str) -> tuple[str, dict[str, str]]:
+    import botocore.auth
+    import botocore.credentials
+    from botocore.awsrequest import AWSRequest
+
+    from sandbox.aws import OPERATOR_CREDENTIALS
+
+    body = "Action=ListQueues&Version=2012-11-05"
+    req = AWSRequest(method="POST", url=endpoint + "/", data=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    creds = botocore.credentials.Credentials(OPERATOR_CREDENTIALS["aws_access_key_id"],
+                                             OPERATOR_CREDENTIALS["aws_secret_access_key"])
+    botocore.auth.SigV4Auth(creds, "sqs", REGION).add_auth(req)
+    return body, dict(req.headers)
+
+
+def test_connections_are_kept_alive(moto):
+    """AWS endpoints keep HTTP/1.1 connections open; moto's own server closed every one."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(moto)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        sockets = []
+        for _ in range(3):
+            body, headers = _signed_list_queues(moto)
+            conn.request("POST", "/", body=body, headers=headers)
+            resp = conn.getresponse()
+            assert resp.status == 200, resp.read()
+            assert (resp.getheader("Connection") or "").lower() != "close"
+            resp.read()
+            sockets.append(conn.sock)
+        assert sockets[0] is not None and all(s is sockets[0] for s in sockets)  # one connection, three answers
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("key", ["products/a%2Fb.json", "products/with space+plus.json", "products/ü?x=1#f.json"])
+def test_s3_keys_arrive_as_sent(moto, key):
+    """moto routes S3 by the undecoded request target (``RAW_URI``): a key with an encoded ``/``, a
+    space, ``+``, ``?`` or ``#`` comes back as written, listed and read."""
+    s3 = client("s3", REGION, moto)
+    bucket = "raw-uri-" + str(abs(hash(key)) % 10_000)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"{}"
+
+
+def test_stop_closes_open_connections_and_frees_the_port():
+    import http.client
+    import socket
+
+    port, _, _ = free_sandbox_ports()
+    host = MotoHost("127.0.0.1", port).start()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body, headers = _signed_list_queues(host.endpoint)
+    conn.request("POST", "/", body=body, headers=headers)
+    conn.getresponse().read()  # an idle keep-alive connection stays open
+    host.stop()
+    try:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        with pytest.raises((OSError, http.client.HTTPException)):
+            conn.request("POST", "/", body=body, headers=headers)
+            conn.getresponse().read()
+    finally:
+        conn.close()
+        tune_moto()  # the module's server still runs: stop() untuned moto for this process

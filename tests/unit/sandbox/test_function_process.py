@@ -70,3 +70,18 @@ def test_a_missing_module_fails_the_start_naming_it(tmp_path):
     (asset / "h.py").write_text("import not_in_the_asset\ndef handler(event, context):\n    return 1\n")
     with pytest.raises(FunctionInitError, match="No module named 'not_in_the_asset'"):
         FunctionProcess("h.handler", [asset], {}).start()
+
+
+def test_the_init_error_is_named_however_late_its_stderr_is_read(tmp_path, monkeypatch):
+    """The runtime's INIT-FAILED line comes on stderr, read by a thread of its own; on a busy
+    machine that thread may not have read it when the process is seen to exit."""
+    import time
+
+    relay = FunctionProcess._relay
+
+    def slow_relay(self, stream):
+        time.sleep(0.5)
+        relay(self, stream)
+
+    monkeypatch.setattr(FunctionProcess, "_relay", slow_relay)
+    test_a_missing_module_fails_the_start_naming_it(tmp_path)
