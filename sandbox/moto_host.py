@@ -1,5 +1,5 @@
 """Host the one moto server of a sandbox (all regions on one endpoint) in this process,
-served by waitress with HTTP keep-alive (:class:`MotoHost`).
+served by cheroot with HTTP keep-alive (:class:`MotoHost`).
 
 Never combine with ``mock_aws`` in the same process (it resets the server's backends).
 
@@ -236,20 +236,20 @@ def _cached_count(name: str, original: property) -> property:
 class MotoHost:
     """moto's WSGI application on ``host:port``, started and stopped with the sandbox.
 
-    Served by waitress (a production WSGI server: a fixed pool of worker threads, HTTP/1.1
-    keep-alive) rather than moto's ``ThreadedMotoServer``, whose werkzeug development server
-    answers every request with ``Connection: close`` and starts a thread per connection: each
-    boto3 call then paid a TCP connect on its side and a thread start on moto's (AWS endpoints keep
-    connections alive). With ``STOREFRONT_MOTO_TUNING=baseline`` it is moto's own server again.
-    One difference from moto's server, listed in the README's fidelity table: waitress drops
-    request headers whose names contain ``_`` (as nginx does by default); moto's server keeps them
-    for S3 user metadata. The sandbox's code sends none."""
+    Served by cheroot (CherryPy's production WSGI server: a fixed pool of worker threads, idle
+    HTTP/1.1 keep-alive connections parked on a selector) rather than moto's
+    ``ThreadedMotoServer``, whose werkzeug development server answers every request with
+    ``Connection: close`` and starts a thread per connection: each boto3 call then paid a TCP
+    connect on its side and a thread start on moto's (AWS endpoints keep connections alive).
+    The environ is the one moto's server builds (``RAW_URI``, underscored S3 metadata names:
+    :func:`_raw_uri`, :func:`_moto_gateway`). With ``STOREFRONT_MOTO_TUNING=baseline`` it is
+    moto's own server again."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self._server: Any = None
-        self._waitress: Any = None
+        self._http: Any = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -265,28 +265,22 @@ class MotoHost:
             self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
             self._server.start()
         else:
-            self._start_waitress()
+            self._start_http()
         self._wait_serving()
         self.reset()
         return self
 
-    def _start_waitress(self) -> None:
+    def _start_http(self) -> None:
+        from cheroot.wsgi import Server
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from waitress.server import create_server
 
         app = DomainDispatcherApplication(create_backend_app)
-        logging.getLogger("waitress").setLevel(logging.ERROR)
-        self._waitress = create_server(_raw_uri(app), host=self.host, port=self.port, threads=WAITRESS_THREADS,
-                                       connection_limit=WAITRESS_CONNECTIONS, channel_timeout=120,
-                                       clear_untrusted_proxy_headers=True, ident="moto")
-        self._thread = threading.Thread(target=self._serve, name="moto-waitress", daemon=True)
+        self._http = Server((self.host, self.port), _raw_uri(app), numthreads=HTTP_THREADS,
+                            server_name="moto", timeout=120, accepted_queue_timeout=120)
+        self._http.gateway = _moto_gateway()
+        self._http.prepare()  # binds the port: serving from here on
+        self._thread = threading.Thread(target=self._http.serve, name="moto-http", daemon=True)
         self._thread.start()
-
-    def _serve(self) -> None:
-        import contextlib
-
-        with contextlib.suppress(OSError, ValueError):  # the loop's sockets closed under it by stop()
-            self._waitress.run()
 
     def reset(self) -> None:
         """Empty every backend (moto keeps them per process, across server restarts)."""
@@ -312,25 +306,54 @@ class MotoHost:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._waitress is not None:
-            server, self._waitress = self._waitress, None
-            server.task_dispatcher.shutdown()
-            while server._map:  # the listening socket and every open connection
-                for channel in list(server._map.values()):
-                    channel.handle_close()
+        if self._http is not None:
+            self._http.stop()  # closes the listening socket and every connection, joins the workers
+            self._http = None
             if self._thread is not None:
                 self._thread.join(timeout=10)
                 self._thread = None
         untune_moto()
 
 
-WAITRESS_THREADS = 16  # requests in progress at once (moto's server: one thread per connection)
-WAITRESS_CONNECTIONS = 1000
+HTTP_THREADS = 16  # connections served at once (moto's server: one thread per connection)
+
+
+def _moto_gateway() -> type:
+    """cheroot's WSGI 1.0 gateway plus what moto's own request handler (``MotoRequestHandler``)
+    adds to the environ: WSGI folds ``-`` and ``_`` in header names alike, so the names of
+    ``x-amz-meta-*`` headers with ``_`` (S3 user metadata keys) are passed as sent, and a dashed
+    header is never replaced by an underscored one of the same WSGI name."""
+    from cheroot.wsgi import Gateway_10
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    class MotoGateway(Gateway_10):
+        def get_environ(self) -> dict[str, Any]:  # type: ignore[override]  # cheroot types it as None
+            env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.req.inheaders.items()}
+            dashed = {environ_key_for_header(name): value for name, value in headers.items() if "_" not in name}
+            names: dict[str, str] = {}
+            for name, value in headers.items():
+                if not should_preserve_original_header_name(name):
+                    continue
+                key = environ_key_for_header(name)
+                if key in dashed:
+                    env[key] = dashed[key]
+                    continue
+                names.setdefault(key, name)
+                env[key] = value.replace("\r\n", "")
+            env[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+            return env
+
+    return MotoGateway
 
 
 def _raw_uri(app: Any) -> Any:
     """moto reads the undecoded request target from ``RAW_URI`` (werkzeug's and gunicorn's name; an
-    S3 key with an encoded ``/`` needs it); waitress names it ``REQUEST_URI``."""
+    S3 key with an encoded ``/`` needs it); cheroot names it ``REQUEST_URI``."""
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
         environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))

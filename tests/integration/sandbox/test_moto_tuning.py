@@ -146,7 +146,7 @@ def test_requests_are_counted_by_service_region_and_action(moto):
 
 
 
-# ---------------------------------------------------------------- the HTTP server (waitress)
+# ---------------------------------------------------------------- the HTTP server (cheroot)
 def _signed_list_queues(endpoint: str) -> tuple[str, dict[str, str]]:
     import botocore.auth
     import botocore.credentials
@@ -217,3 +217,26 @@ def test_stop_closes_open_connections_and_frees_the_port():
     finally:
         conn.close()
         tune_moto()  # the module's server still runs: stop() untuned moto for this process
+
+
+def test_s3_metadata_names_arrive_as_with_motos_own_server(moto, monkeypatch):
+    """Both servers hand moto the same environ: user metadata keys with ``_``, mixed case or a
+    dash come back from ``HeadObject`` alike (WSGI alone would fold ``my_key`` into ``my-key``)."""
+    meta = {"origin": "test", "my_key": "v", "MiXed": "c", "with-dash": "d"}
+
+    def head(endpoint: str, bucket: str) -> dict:
+        s3 = client("s3", REGION, endpoint)
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket=bucket, Key="k.json", Body=b"{}", Metadata=meta)
+        return s3.head_object(Bucket=bucket, Key="k.json")["Metadata"]
+
+    ours = head(moto, "meta-cheroot")
+    monkeypatch.setenv("STOREFRONT_MOTO_TUNING", "baseline")
+    port, _, _ = free_sandbox_ports()
+    own = MotoHost("127.0.0.1", port).start()
+    try:
+        theirs = head(own.endpoint, "meta-werkzeug")
+    finally:
+        own.stop()
+        tune_moto()  # the module's server still runs
+    assert ours == theirs == {"origin": "test", "my_key": "v", "mixed": "c", "with-dash": "d"}
