@@ -8,11 +8,9 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from sandbox.render import describe, format_results
@@ -125,7 +123,7 @@ def _up_foreground(cfg: Any, args: argparse.Namespace) -> int:
             print("Ctrl-C stops it.", flush=True)
 
     try:
-        serve(cfg, stop, ready, progress=lambda message: print(f"sandbox: {message}", file=sys.stderr, flush=True))
+        serve(cfg, stop, ready, progress=_sandbox_progress)
     except SandboxError as exc:
         raise CLIError(str(exc)) from None
     finally:
@@ -136,49 +134,25 @@ def _up_foreground(cfg: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _relay_progress(log_path: Path, shown: int) -> int:
-    """Echo the supervisor's new ``sandbox: ...`` progress lines (the first synthesis) to stderr."""
-    lines = log_path.read_text(errors="replace").splitlines()
-    for line in lines[shown:]:
-        if line.startswith("sandbox: "):
-            print(line, file=sys.stderr, flush=True)
-    return len(lines)
+def _sandbox_progress(message: str) -> None:
+    """The supervisor's progress (the first synthesis of the app), on stderr."""
+    print(f"sandbox: {message}", file=sys.stderr, flush=True)
 
 
 def _up_detached(cfg: Any, args: argparse.Namespace) -> int:
-    from sandbox.state import LOG_FILE, read_endpoints, state_dir
+    from sandbox.child import start_supervisor
+    from sandbox.state import SandboxError
 
-    state = state_dir(cfg)
-    state.mkdir(parents=True, exist_ok=True)
-    log_path = state / LOG_FILE
-    cmd = [sys.executable, "-m", "sandbox.supervisor"]
-    if cfg.source:
-        cmd += ["--config", str(Path(cfg.source).resolve())]
-    started = time.monotonic()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=os.getcwd())
-    shown = 0
-    while True:
-        shown = _relay_progress(log_path, shown)
-        endpoints = read_endpoints(cfg)
-        if endpoints is not None and endpoints.pid == proc.pid:
-            break
-        if proc.poll() is not None:
-            lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
-            last = lines[-1] if lines else f"exit code {proc.returncode}"
-            last = last.removeprefix("storefront: error: ")
-            where = "" if "(log: " in last else f" (log: {log_path})"
-            raise CLIError(f"the sandbox did not start: {last}{where}")
-        if time.monotonic() - started > 300:
-            proc.terminate()
-            raise CLIError(f"the sandbox did not start within 300 s (log: {log_path})")
-        time.sleep(0.1)
+    try:
+        child = start_supervisor(cfg, detach=True, progress=_sandbox_progress)
+    except SandboxError as exc:
+        raise CLIError(str(exc)) from None
     if args.json:
-        print(json.dumps(endpoints.to_json()))
+        print(json.dumps(child.endpoints.to_json()))
     else:
-        print(describe(cfg, endpoints, time.monotonic() - started))
-        print(f"running in the background (pid {proc.pid}, log {log_path}); stop it with `storefront sandbox down`")
+        print(describe(cfg, child.endpoints, child.started_seconds))
+        print(f"running in the background (pid {child.pid}, log {child.log_path}); "
+              "stop it with `storefront sandbox down`")
     return EXIT_OK
 
 

@@ -1,9 +1,9 @@
 """``storefront demo``: what a newcomer runs first.
 
-Starts the two-region sandbox, loads a generated catalog into the primary region, shows
-one search answered by each region (and by the global port), changes a price in the
-primary and measures how long until the secondary's search shows it, checks the search
-page on the global port, then stops everything it started and prints the page's URL.
+Starts the two-region sandbox (in a child process), loads a generated catalog into the
+primary region, shows one search answered by each region (and by the global port), changes
+a price in the primary and measures how long until the secondary's search shows it, checks
+the search page on the global port, then stops everything it started and prints the page's URL.
 """
 
 from __future__ import annotations
@@ -50,17 +50,22 @@ def change_price(cfg: DeploymentConfig, aws: str, region: str, product_id: str, 
 
 
 def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFactory | None = None) -> int:
-    """``progress`` draws the catalog load (the CLI passes its bar); None: silent."""
-    from sandbox.state import planned_endpoints
-    from sandbox.supervisor import Sandbox
+    """``progress`` draws the catalog load (the CLI passes its bar); None: silent.
 
-    sandbox = Sandbox(cfg, progress=lambda message: _say(f"sandbox: {message}"))
+    The sandbox runs as ``storefront sandbox up --detach`` runs it, in a child process
+    (:func:`sandbox.child.start_supervisor`), stopped however the demo ends: this process is
+    only its client, so the catalog load does not compete with moto for one interpreter."""
+    from sandbox.child import SupervisorChild, start_supervisor
+    from sandbox.state import planned_endpoints
+
     _say("== 1. start the two-region sandbox")
     began = time.monotonic()
     timings: dict[str, float] = {}
+    child: SupervisorChild | None = None
     try:
-        endpoints = sandbox.start()
-        _say(describe(cfg, endpoints, sandbox.started_seconds))
+        child = start_supervisor(cfg, detach=False, progress=lambda message: _say(f"sandbox: {message}"))
+        endpoints = child.endpoints
+        _say(describe(cfg, endpoints, child.started_seconds))
 
         _say(f"\n== 2. load {products} generated products into the primary ({cfg.primary})")
         timings["up"] = time.monotonic() - began
@@ -70,11 +75,11 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
         _say(f"written in {timings['load written']:.1f} s; waiting for every region's indexer")
         for region, url in endpoints.regions.items():
             if wait_for_count(url, products, timeout=600) is None:
-                _say(f"{region}: the index did not reach {products} products; see {sandbox.state / 'logs'}")
+                _say(f"{region}: the index did not reach {products} products; see {child.state / 'logs'}")
                 return 1
             _say(f"  {region}: {products} products searchable ({time.monotonic() - t0:.1f} s after the load began)")
         if wait_for_load(cfg, endpoints, products, timeout=600) is None:
-            _say(f"the content did not reach every index; see {sandbox.state / 'logs'}")
+            _say(f"the content did not reach every index; see {child.state / 'logs'}")
             return 1
         timings["indexed everywhere"] = time.monotonic() - t0
         _say(f"  content (S3 -> replication -> SQS -> indexer) indexed everywhere "
@@ -122,7 +127,8 @@ def run_demo(cfg: DeploymentConfig, products: int = 2000, progress: ProgressFact
             return 1
     finally:
         _say("\n== 6. stop")
-        sandbox.stop()
+        if child is not None:
+            child.stop()
         _say("sandbox stopped")
     timings["total"] = time.monotonic() - began
     _say("\ntimings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))

@@ -4,7 +4,7 @@ and starts one child process per region.
 ``Sandbox(cfg).start()`` brings everything up and writes ``endpoints.json``;
 ``stop()`` takes it down in reverse order and removes the file. ``python -m
 sandbox.supervisor [--config FILE]`` runs one in the foreground until SIGTERM/SIGINT
-(``storefront sandbox up --detach`` starts it so, in its own session).
+(``storefront sandbox up --detach`` and ``storefront demo`` start it so: :mod:`sandbox.child`).
 
 Start order: the synthesized app (:mod:`sandbox.deployed`, cached) -> the functions'
 assets built for this host (cached) -> moto server -> its operator and IAM enforcement

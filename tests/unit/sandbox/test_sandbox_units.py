@@ -290,3 +290,118 @@ def test_starting_while_a_sandbox_runs_is_refused_in_one_line(tmp_path, capsys, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"already running (pid {os.getpid()}" in err
     assert hint in err and err.endswith("stop it with `storefront sandbox down`")
+
+
+# ---------------------------------------------------------------- the supervisor as a child process
+def _recording_popen(monkeypatch) -> list:
+    """Record every process :func:`sandbox.child.start_supervisor` starts."""
+    import subprocess
+
+    started: list = []
+
+    class Recording(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr("sandbox.child.subprocess.Popen", Recording)
+    return started
+
+
+def _fake_supervisor(tmp_path, monkeypatch, script: str) -> None:
+    """``sys.executable -m sandbox.supervisor ...`` runs this shell script instead."""
+    import sys
+
+    exe = tmp_path / "fake-python"
+    exe.write_text("#!/bin/sh\n" + script)
+    exe.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(exe))
+
+
+def test_a_supervisor_that_exits_early_is_named_by_its_logs_last_line_and_reaped(tmp_path, monkeypatch):
+    from catalog.config import load_config
+    from sandbox.child import start_supervisor
+    from sandbox.state import private_sandbox_toml
+
+    started = _recording_popen(monkeypatch)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "storefront.toml"
+        config.write_text(private_sandbox_toml("unit", aws_port=port))
+        shown: list[str] = []
+        with pytest.raises(SandboxError) as failure:  # the real supervisor refuses the taken port
+            start_supervisor(load_config(config), detach=False, progress=shown.append)
+    message = str(failure.value)
+    assert message.startswith(f"the sandbox did not start: port {port} on 127.0.0.1 is in use (sandbox.aws_port)")
+    assert message.endswith(f"(log: {tmp_path / 'state' / 'sandbox.log'})") and "storefront: error" not in message
+    assert shown == []
+    assert len(started) == 1 and started[0].returncode == 2  # exited and reaped: nothing left running
+
+
+def test_a_supervisor_start_interrupted_stops_the_child(tmp_path, monkeypatch):
+    from sandbox.child import start_supervisor
+
+    started = _recording_popen(monkeypatch)
+    _fake_supervisor(tmp_path, monkeypatch, 'echo "sandbox: synthesizing the CDK app"\nexec sleep 60\n')
+
+    def interrupted(message: str) -> None:
+        assert message == "synthesizing the CDK app"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        start_supervisor(_cfg(tmp_path, 20000), detach=False, progress=interrupted)
+    assert len(started) == 1 and started[0].returncode == -15  # SIGTERM, waited for
+
+
+def test_a_supervisor_that_never_serves_is_stopped_after_the_timeout_and_stop_is_idempotent(tmp_path, monkeypatch):
+    from sandbox.child import SupervisorChild, start_supervisor
+
+    started = _recording_popen(monkeypatch)
+    _fake_supervisor(tmp_path, monkeypatch, "trap '' TERM\nwhile :; do sleep 0.1; done\n")
+    monkeypatch.setattr("sandbox.child.STOP_WAIT_SECONDS", 0.5)
+    with pytest.raises(SandboxError, match=r"did not start within 1 s \(log: .*sandbox.log\)"):
+        start_supervisor(_cfg(tmp_path, 20000), detach=True, timeout=1.0)
+    assert len(started) == 1 and started[0].returncode == -9  # ignored SIGTERM: killed
+
+    child = SupervisorChild(started[0], _cfg(tmp_path, 20000), planned_endpoints(_cfg(tmp_path, 20000), 1), 0.0,
+                            tmp_path / "sandbox.log", tmp_path)
+    assert child.stop() == -9 and child.stop() == -9
+
+
+class _FakeChild:
+    def __init__(self, cfg) -> None:
+        self.endpoints = planned_endpoints(cfg, 123)
+        self.started_seconds = 1.0
+        self.state = cfg.sandbox.state_dir
+        self.stopped = 0
+
+    def stop(self) -> int:
+        self.stopped += 1
+        return 0
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_the_demo_stops_its_sandbox_however_it_ends(tmp_path, monkeypatch, capsys, failure):
+    from sandbox.demo import run_demo
+
+    cfg = _cfg(tmp_path, 20000)
+    child = _FakeChild(cfg)
+    starts: list[bool] = []
+
+    def start(cfg, *, detach, progress):
+        starts.append(detach)
+        progress("synthesized in 1.0 s")
+        return child
+
+    def load(*_a, **_k):
+        raise failure
+
+    monkeypatch.setattr("sandbox.child.start_supervisor", start)
+    monkeypatch.setattr("sandbox.demo.load_catalog", load)
+    with pytest.raises(failure):
+        run_demo(cfg, 5)
+    assert starts == [False] and child.stopped == 1  # in the demo's process group, and stopped
+    out = capsys.readouterr().out
+    assert "sandbox: synthesized in 1.0 s" in out and out.rstrip().endswith("== 6. stop\nsandbox stopped")
