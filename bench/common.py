@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -44,3 +44,43 @@ def write_section(name: str, body: str, results: Path = RESULTS) -> None:
     if not pattern.search(content):
         content += f"\n<!-- section:{name} -->\n"
     results.write_text(pattern.sub(lambda m: m.group(1) + body, content, count=1))
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a live process, from ``/proc/PID/stat``."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, ...
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def tree_cpu(root: int, label: Callable[[int], str]) -> dict[str, float]:
+    """CPU seconds (user + system) of ``root`` and every live descendant, summed by ``label(pid)``.
+    Linux only (``/proc``); a process that has exited is not counted, so read it before stopping."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            parents[int(entry.name)], cpu[int(entry.name)] = st
+    members = {root}
+    grew = True
+    while grew:
+        new = {pid for pid, ppid in parents.items() if ppid in members and pid not in members}
+        members |= new
+        grew = bool(new)
+    out: dict[str, float] = {}
+    for pid in members:
+        if pid in cpu:
+            out[label(pid)] = out.get(label(pid), 0.0) + cpu[pid]
+    return out
+
+
+def cmdline(pid: int) -> str:
+    """The process's command line, arguments separated by spaces ('' once it has exited)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
