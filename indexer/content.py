@@ -25,6 +25,7 @@ records that hinted the key are reported as batch item failures and SQS redelive
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,23 @@ class _Resolved:
     failure: str | None = None
 
 
+_pools: dict[int, Any] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> Any:
+    """The reading threads, ``workers`` at most, kept for the life of the execution environment:
+    a warm instance reuses them instead of starting up to ``workers`` threads per invocation
+    (~7% of the indexer's CPU in the sandbox's profile). Idle threads cost nothing while Lambda
+    freezes the environment between invocations."""
+    with _pools_lock:
+        if workers not in _pools:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pools[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-read")
+        return _pools[workers]
+
+
 def resolve_content(works: Sequence[Work], read: ReadObject, *, max_workers: int = READ_CONCURRENCY) -> int:
     """Fill ``ops`` of every pending S3 :class:`Work` from its hints; returns the number of reads.
 
@@ -104,10 +122,7 @@ def resolve_content(works: Sequence[Work], read: ReadObject, *, max_workers: int
 
     keys = list(latest)
     if len(keys) > 1 and max_workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(keys))) as pool:
-            resolved = dict(zip(keys, pool.map(resolve, keys), strict=True))
+        resolved = dict(zip(keys, _pool(max_workers).map(resolve, keys), strict=True))
     else:
         resolved = {key: resolve(key) for key in keys}
     for work in works:

@@ -103,3 +103,28 @@ def test_order_and_per_record_errors_survive_reads_finishing_out_of_order():
     assert works[4].ops == [UpsertContent(good[1])]
     assert "AccessDenied" in (works[2].failure or "") and works[2].ops == [] and works[5].failure == works[2].failure
     assert works[3].error is not None and works[3].error.field == "version"
+
+
+def test_a_warm_instance_reads_with_the_threads_of_its_earlier_invocations():
+    # Starting up to 16 threads per invocation was ~7% of the indexer's CPU; the pool outlives it.
+    # Each read waits at a barrier, so every invocation needs (and reaches) 4 threads at once.
+    pids = [c.id for c in CONTENT[:4]]
+    objects = {content_key(c.id): content_to_json(c) for c in CONTENT[:4]}
+    threads: list[set[str]] = []
+
+    def invoke() -> None:
+        barrier = threading.Barrier(len(pids), timeout=TIMEOUT)
+        seen: set[str] = set()
+
+        def read(key):
+            seen.add(threading.current_thread().name)  # unique per pool; idents are reused
+            barrier.wait()
+            return objects[key]
+
+        assert resolve_content(_works(pids), read, max_workers=4) == len(pids)
+        threads.append(seen)
+
+    for _ in range(3):
+        invoke()
+    assert len(threads[0]) == 4
+    assert threads[1] == threads[2] == threads[0]
