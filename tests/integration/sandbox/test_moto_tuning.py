@@ -491,3 +491,20 @@ def test_listings_write_last_modified_as_moto_does(moto):
     assert tuned == own
     assert tuned[0].count(b"<LastModified>") == 30
     assert "_memo_timestamps" in TimestampSerializer._convert_timestamp_to_str.__qualname__
+
+
+def test_items_become_the_plain_values_moto_makes(moto, typed_table, scan_tables):
+    import datetime
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    from sandbox.moto_host import _plain_items
+
+    backend = dynamodb_backends["123456789012"][REGION]
+    items = [item for name in ("typed", "scan-r", "scan-s") for item in backend.get_table(name).all_items()]
+    answer = {"Items": [item.attrs for item in items], "Count": len(items), "LastEvaluatedKey": items[0].attrs,
+              "When": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC), "Units": 1.5, "Item": items[0],
+              "Nothing": None, "Tables": {"typed": [items[1].attrs]}}
+    assert _plain_items(dynamo_to_dict)(answer) == dynamo_to_dict(answer)
+    assert any("b" in item.attrs for item in items)  # binary values went through moto's own conversion
