@@ -4,19 +4,23 @@
 
 1. starts a private sandbox (free ports, a temporary state dir; health checks every 1 s,
    threshold 3), loads N generated products (items and content) through the sandbox's
-   own loader and waits until the secondary's table has them all;
+   own loader, waits until the secondary's table has them all and every region indexed them
+   (content included), so the figures below are not shared with the load's indexing;
 2. ``reindex`` of each region (parallel scan + bucket -> new index -> catch-up -> verify
    -> swap): items/s of the build;
 3. ``audit --full`` of all regions (table vs index vs bucket vs the other region):
    items/s;
 4. a health-check drill of the primary: detection, RTO, failback (targets: detection
-   <= 1 x 3 + 1 s, RTO <= detection target + 30 s);
+   <= 1 x 3 + 1 s, RTO <= detection target + 30 s); skipped with ``--no-drill``;
 5. stops the sandbox. Prints one table; the figures go to bench/RESULTS.md by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,18 +42,41 @@ def _storefront(config: Path, *args: str, timeout: float = 1800) -> subprocess.C
     return run_subprocess(config, *args, timeout=timeout)
 
 
+def _py_spy(pid: int, prefix: str | None, phase: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the supervisor (``PREFIX-phase.raw``) and on this process (``PREFIX-phase-client.raw``)."""
+    if not prefix:
+        return []
+    exe = Path(sys.executable).with_name("py-spy")
+    return [subprocess.Popen([str(exe), "record", "-p", str(p), "--gil", "--format", "raw",
+                              "-o", f"{prefix}-{phase}{suffix}.raw", "--nonblocking"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for p, suffix in ((pid, ""), (os.getpid(), "-client"))]
+
+
+def _stop(spies: list[subprocess.Popen[bytes]]) -> None:
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for spy in spies:
+        spy.wait(timeout=60)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="bench_replication")
     ap.add_argument("--products", type=int, default=20_000)
     ap.add_argument("--segments", type=int, default=4)
+    ap.add_argument("--no-drill", action="store_true", help="skip the health-check drill (step 4)")
+    ap.add_argument("--profile", metavar="PREFIX",
+                    help="record the supervisor and this process with py-spy (raw, --gil) during reindex "
+                         "and audit: PREFIX-reindex.raw, PREFIX-audit.raw, PREFIX-*-client.raw")
     args = ap.parse_args(argv)
 
     from catalog.config import load_config
+    from catalog.sandbox_endpoints import Endpoints
     from replication.audit import audit
     from replication.drill import run_drill
     from replication.reindex import reindex
     from replication.targets import resolve_target
-    from sandbox.client import load_catalog
+    from sandbox.client import load_catalog, wait_for_load
 
     root = Path(tempfile.mkdtemp(prefix="bench-replication-"))
     from sandbox.state import private_sandbox_toml
@@ -62,6 +89,7 @@ def main(argv: list[str]) -> int:
         print(up.stderr, file=sys.stderr)
         return 1
     rows: list[tuple[str, str]] = [("sandbox start", f"{time.monotonic() - t0:.1f} s")]
+    pid = int(json.loads(up.stdout.strip().splitlines()[-1])["pid"])
     cfg = load_config(config)
     target = resolve_target(cfg, "sandbox")
     try:
@@ -75,24 +103,36 @@ def main(argv: list[str]) -> int:
                 raise RuntimeError("replication did not finish in 30 min")
             time.sleep(1)
         rows.append(("replicated to the secondary", f"{time.monotonic() - t:.1f} s"))
+        t = time.monotonic()
+        # reindex and audit are measured on a settled sandbox, not while the indexers still
+        # drain the load's S3 events (their polling shares the supervisor with the reads)
+        if wait_for_load(cfg, Endpoints.from_json(json.loads(up.stdout.strip().splitlines()[-1])),
+                         args.products, timeout=1800) is None:
+            raise RuntimeError("the load was not indexed everywhere in 30 min")
+        rows.append(("indexed everywhere, content included", f"{time.monotonic() - t:.1f} s"))
+        spy = _py_spy(pid, args.profile, "reindex")
         for region in cfg.regions:
             r = reindex(target, region, segments=args.segments)
             rows.append((f"reindex {region}", f"{r.items_per_second:,.0f} items/s ({r.items_scanned:,} items, "
                                               f"{r.contents_applied:,} objects, {r.build_seconds:.1f} s build, "
                                               f"{r.seconds:.1f} s total, ok={r.ok})"))
+        _stop(spy)
+        spy = _py_spy(pid, args.profile, "audit")
         a = audit(target, segments=args.segments)
+        _stop(spy)
         findings = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "none"
         rows.append(("audit --full (2 regions)", f"{a.items_per_second():,.0f} items/s "
                                                  f"({sum(a.items_checked.values()):,} items, "
                                                  f"{sum(a.objects_checked.values()):,} objects vs index, "
                                                  f"{a.objects_compared:,} across buckets, {a.seconds:.1f} s; "
                                                  f"findings: {findings}; in flight {a.in_flight})"))
-        d = run_drill(target, cfg.primary, "health-check")
-        rows.append(("drill detection", f"{d.detection_seconds} s (target {d.detection_target:g} s)"))
-        rows.append(("drill RTO", f"{d.rto_seconds} s (target {d.rto_target:g} s)"))
-        rows.append(("drill failback", f"{d.failback_seconds} s; lost writes {d.lost_writes}; passed {d.passed}"))
-        if not d.passed:
-            rows.append(("drill failures", "; ".join(d.failures)))
+        if not args.no_drill:
+            d = run_drill(target, cfg.primary, "health-check")
+            rows.append(("drill detection", f"{d.detection_seconds} s (target {d.detection_target:g} s)"))
+            rows.append(("drill RTO", f"{d.rto_seconds} s (target {d.rto_target:g} s)"))
+            rows.append(("drill failback", f"{d.failback_seconds} s; lost writes {d.lost_writes}; passed {d.passed}"))
+            if not d.passed:
+                rows.append(("drill failures", "; ".join(d.failures)))
     finally:
         target.close()
         _storefront(config, "sandbox", "down", timeout=120)

@@ -348,7 +348,10 @@ def objects_in_range(s3: Any, bucket: str, ids: list[str]) -> set[str]:
     keys = sorted(content_key(pid) for pid in ids)
     wanted = set(ids)
     found: set[str] = set()
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=CONTENT_PREFIX, StartAfter=keys[0][:-1])
+    # pages sized to the batch: the range usually holds just these keys, and S3's default page
+    # (1,000 keys) listed twice as many as a 500-id batch needs before the loop could stop
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=CONTENT_PREFIX, StartAfter=keys[0][:-1],
+                                                         PaginationConfig={"PageSize": min(1000, len(keys) + 1)})
     for page in pages:
         for obj in page.get("Contents", []):
             if obj["Key"] > keys[-1]:
