@@ -268,11 +268,11 @@ def _tuned_and_own(run):
     tuned = run()
     untune_moto()
     try:
-        assert Table.scan.__name__ == "scan" and "_scan_from_start_key" not in Table.scan.__qualname__
+        assert Table.scan.__name__ == "scan" and "scan_from_start_key" not in Table.scan.__qualname__
         own = run()
     finally:
         tune_moto()
-    assert "_scan_from_start_key" in Table.scan.__qualname__
+    assert "scan_from_start_key" in Table.scan.__qualname__
     return tuned, own
 
 
@@ -460,7 +460,7 @@ def test_item_answers_are_written_as_moto_serializes_them(moto, typed_table, sca
     from moto.dynamodb.responses import DynamoResult
 
     tuned, own = _tuned_and_own(lambda: _raw_dynamodb(moto, action, body))
-    assert "execute_result" not in DynamoResult.__dict__ or "_items_as_json" in DynamoResult.execute_result.__qualname__
+    assert "execute_result" not in DynamoResult.__dict__ or "items_as_json" in DynamoResult.execute_result.__qualname__
     assert tuned == own
 
 
@@ -490,7 +490,7 @@ def test_listings_write_last_modified_as_moto_does(moto):
     tuned, own = _tuned_and_own(lambda: [listing(q) for q in queries])
     assert tuned == own
     assert tuned[0].count(b"<LastModified>") == 30
-    assert "_memo_timestamps" in TimestampSerializer._convert_timestamp_to_str.__qualname__
+    assert "memo_timestamps" in TimestampSerializer._convert_timestamp_to_str.__qualname__
 
 
 def test_items_become_the_plain_values_moto_makes(moto, typed_table, scan_tables):
@@ -499,12 +499,12 @@ def test_items_become_the_plain_values_moto_makes(moto, typed_table, scan_tables
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.utilities import dynamo_to_dict
 
-    from sandbox.moto_host import _plain_items
+    from sandbox.moto_dynamodb import plain_items
 
     backend = dynamodb_backends["123456789012"][REGION]
     items = [item for name in ("typed", "scan-r", "scan-s") for item in backend.get_table(name).all_items()]
     answer = {"Items": [item.attrs for item in items], "Count": len(items), "LastEvaluatedKey": items[0].attrs,
               "When": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC), "Units": 1.5, "Item": items[0],
               "Nothing": None, "Tables": {"typed": [items[1].attrs]}}
-    assert _plain_items(dynamo_to_dict)(answer) == dynamo_to_dict(answer)
+    assert plain_items(dynamo_to_dict)(answer) == dynamo_to_dict(answer)
     assert any("b" in item.attrs for item in items)  # binary values went through moto's own conversion
