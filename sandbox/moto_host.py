@@ -1,5 +1,4 @@
-"""Host the one moto server of a sandbox (all regions on one endpoint) in this process,
-served by cheroot with HTTP keep-alive (:class:`MotoHost`).
+"""Host the one moto server of a sandbox (all regions on one endpoint) in this process.
 
 Never combine with ``mock_aws`` in the same process (it resets the server's backends).
 
@@ -30,8 +29,8 @@ the items of ``Scan``/``Query``/``GetItem``/``BatchGetItem`` answers are written
 serializer's rules without its per-member shape lookups (and made plain values with a type
 switch instead of ``dynamo_to_dict``'s isinstance chain), and timestamp strings (S3 listings'
 ``LastModified``) are formatted once per value.
-``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three and serves with moto's own
-``ThreadedMotoServer`` (for side-by-side benchmarks). Every request is counted by (service,
+``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three (for side-by-side
+benchmarks). Every request is counted by (service,
 region, action): :func:`request_counts`.
 
 :class:`MotoHost` installs all of them while it runs and restores moto's own on stop, so other
@@ -259,23 +258,17 @@ def _cached_count(name: str, original: property) -> property:
 
 
 class MotoHost:
-    """moto's WSGI application on ``host:port``, started and stopped with the sandbox.
+    """A ``ThreadedMotoServer`` on ``host:port``, started and stopped with the sandbox.
 
-    Served by cheroot (CherryPy's production WSGI server: a fixed pool of worker threads, idle
-    HTTP/1.1 keep-alive connections parked on a selector) rather than moto's
-    ``ThreadedMotoServer``, whose werkzeug development server answers every request with
-    ``Connection: close`` and starts a thread per connection: each boto3 call then paid a TCP
-    connect on its side and a thread start on moto's (AWS endpoints keep connections alive).
-    The environ is the one moto's server builds (``RAW_URI``, underscored S3 metadata names:
-    :func:`_raw_uri`, :func:`_moto_gateway`). With ``STOREFRONT_MOTO_TUNING=baseline`` it is
-    moto's own server again."""
+    moto's own server (werkzeug's development server: ``Connection: close`` and a thread per
+    request). cheroot, with keep-alive and a worker pool, was tried in issue 13: writes got faster
+    but the indexers' concurrent reads waited longer, and a 2,000-product load took 117 s instead
+    of 89 s (bench/RESULTS.md, "Sandbox speed (issue 13)")."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self._server: Any = None
-        self._http: Any = None
-        self._thread: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -284,28 +277,13 @@ class MotoHost:
     def start(self) -> MotoHost:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         tune_moto()
-        if os.environ.get(TUNING_ENV, "") == "baseline":
-            from moto.server import ThreadedMotoServer
+        from moto.server import ThreadedMotoServer
 
-            self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-            self._server.start()
-        else:
-            self._start_http()
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
         self._wait_serving()
         self.reset()
         return self
-
-    def _start_http(self) -> None:
-        from cheroot.wsgi import Server
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-        app = DomainDispatcherApplication(create_backend_app)
-        self._http = Server((self.host, self.port), _raw_uri(app), numthreads=HTTP_THREADS,
-                            server_name="moto", timeout=120, accepted_queue_timeout=120)
-        self._http.gateway = _moto_gateway()
-        self._http.prepare()  # binds the port: serving from here on
-        self._thread = threading.Thread(target=self._http.serve, name="moto-http", daemon=True)
-        self._thread.start()
 
     def reset(self) -> None:
         """Empty every backend (moto keeps them per process, across server restarts)."""
@@ -331,57 +309,4 @@ class MotoHost:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._http is not None:
-            self._http.stop()  # closes the listening socket and every connection, joins the workers
-            self._http = None
-            if self._thread is not None:
-                self._thread.join(timeout=10)
-                self._thread = None
         untune_moto()
-
-
-HTTP_THREADS = 16  # connections served at once (moto's server: one thread per connection)
-
-
-def _moto_gateway() -> type:
-    """cheroot's WSGI 1.0 gateway plus what moto's own request handler (``MotoRequestHandler``)
-    adds to the environ: WSGI folds ``-`` and ``_`` in header names alike, so the names of
-    ``x-amz-meta-*`` headers with ``_`` (S3 user metadata keys) are passed as sent, and a dashed
-    header is never replaced by an underscored one of the same WSGI name."""
-    from cheroot.wsgi import Gateway_10
-    from moto.core.request import (
-        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
-        environ_key_for_header,
-        should_preserve_original_header_name,
-    )
-
-    class MotoGateway(Gateway_10):
-        def get_environ(self) -> dict[str, Any]:  # type: ignore[override]  # cheroot types it as None
-            env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.req.inheaders.items()}
-            dashed = {environ_key_for_header(name): value for name, value in headers.items() if "_" not in name}
-            names: dict[str, str] = {}
-            for name, value in headers.items():
-                if not should_preserve_original_header_name(name):
-                    continue
-                key = environ_key_for_header(name)
-                if key in dashed:
-                    env[key] = dashed[key]
-                    continue
-                names.setdefault(key, name)
-                env[key] = value.replace("\r\n", "")
-            env[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
-            return env
-
-    return MotoGateway
-
-
-def _raw_uri(app: Any) -> Any:
-    """moto reads the undecoded request target from ``RAW_URI`` (werkzeug's and gunicorn's name; an
-    S3 key with an encoded ``/`` needs it); cheroot names it ``REQUEST_URI``."""
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
-        return app(environ, start_response)
-
-    return wsgi

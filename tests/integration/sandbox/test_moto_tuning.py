@@ -146,48 +146,10 @@ def test_requests_are_counted_by_service_region_and_action(moto):
 
 
 
-# ---------------------------------------------------------------- the HTTP server (cheroot)
-def _signed_list_queues(endpoint: str) -> tuple[str, dict[str, str]]:
-    import botocore.auth
-    import botocore.credentials
-    from botocore.awsrequest import AWSRequest
-
-    from sandbox.aws import OPERATOR_CREDENTIALS
-
-    body = "Action=ListQueues&Version=2012-11-05"
-    req = AWSRequest(method="POST", url=endpoint + "/", data=body,
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
-    creds = botocore.credentials.Credentials(OPERATOR_CREDENTIALS["aws_access_key_id"],
-                                             OPERATOR_CREDENTIALS["aws_secret_access_key"])
-    botocore.auth.SigV4Auth(creds, "sqs", REGION).add_auth(req)
-    return body, dict(req.headers)
-
-
-def test_connections_are_kept_alive(moto):
-    """AWS endpoints keep HTTP/1.1 connections open; moto's own server closed every one."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    url = urlsplit(moto)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    try:
-        sockets = []
-        for _ in range(3):
-            body, headers = _signed_list_queues(moto)
-            conn.request("POST", "/", body=body, headers=headers)
-            resp = conn.getresponse()
-            assert resp.status == 200, resp.read()
-            assert (resp.getheader("Connection") or "").lower() != "close"
-            resp.read()
-            sockets.append(conn.sock)
-        assert sockets[0] is not None and all(s is sockets[0] for s in sockets)  # one connection, three answers
-    finally:
-        conn.close()
-
-
+# ---------------------------------------------------------------- S3 keys through the server
 @pytest.mark.parametrize("key", ["products/a%2Fb.json", "products/with space+plus.json", "products/ü?x=1#f.json"])
 def test_s3_keys_arrive_as_sent(moto, key):
-    """moto routes S3 by the undecoded request target (``RAW_URI``): a key with an encoded ``/``, a
+    """The tuned server routes S3 by the undecoded request target: a key with an encoded ``/``, a
     space, ``+``, ``?`` or ``#`` comes back as written, listed and read."""
     s3 = client("s3", REGION, moto)
     bucket = "raw-uri-" + str(abs(hash(key)) % 10_000)
@@ -195,51 +157,6 @@ def test_s3_keys_arrive_as_sent(moto, key):
     s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"{}"
-
-
-def test_stop_closes_open_connections_and_frees_the_port():
-    import http.client
-    import socket
-
-    port, _, _ = free_sandbox_ports()
-    host = MotoHost("127.0.0.1", port).start()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    body, headers = _signed_list_queues(host.endpoint)
-    conn.request("POST", "/", body=body, headers=headers)
-    conn.getresponse().read()  # an idle keep-alive connection stays open
-    host.stop()
-    try:
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        with pytest.raises((OSError, http.client.HTTPException)):
-            conn.request("POST", "/", body=body, headers=headers)
-            conn.getresponse().read()
-    finally:
-        conn.close()
-        tune_moto()  # the module's server still runs: stop() untuned moto for this process
-
-
-def test_s3_metadata_names_arrive_as_with_motos_own_server(moto, monkeypatch):
-    """Both servers hand moto the same environ: user metadata keys with ``_``, mixed case or a
-    dash come back from ``HeadObject`` alike (WSGI alone would fold ``my_key`` into ``my-key``)."""
-    meta = {"origin": "test", "my_key": "v", "MiXed": "c", "with-dash": "d"}
-
-    def head(endpoint: str, bucket: str) -> dict:
-        s3 = client("s3", REGION, endpoint)
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket=bucket, Key="k.json", Body=b"{}", Metadata=meta)
-        return s3.head_object(Bucket=bucket, Key="k.json")["Metadata"]
-
-    ours = head(moto, "meta-cheroot")
-    monkeypatch.setenv("STOREFRONT_MOTO_TUNING", "baseline")
-    port, _, _ = free_sandbox_ports()
-    own = MotoHost("127.0.0.1", port).start()
-    try:
-        theirs = head(own.endpoint, "meta-werkzeug")
-    finally:
-        own.stop()
-        tune_moto()  # the module's server still runs
-    assert ours == theirs == {"origin": "test", "my_key": "v", "mixed": "c", "with-dash": "d"}
 
 
 # ---------------------------------------------------------------- DynamoDB Scan
