@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
         print(up.stderr, file=sys.stderr)
         return 1
     rows: list[tuple[str, str]] = [("sandbox start", f"{time.monotonic() - t0:.1f} s")]
-    pid = int(json.loads(up.stdout.strip().splitlines()[-1])["pid"])
+    endpoints = Endpoints.from_json(json.loads(up.stdout.strip().splitlines()[-1]))
     cfg = load_config(config)
     target = resolve_target(cfg, "sandbox")
     try:
@@ -106,18 +106,17 @@ def main(argv: list[str]) -> int:
         t = time.monotonic()
         # reindex and audit are measured on a settled sandbox, not while the indexers still
         # drain the load's S3 events (their polling shares the supervisor with the reads)
-        if wait_for_load(cfg, Endpoints.from_json(json.loads(up.stdout.strip().splitlines()[-1])),
-                         args.products, timeout=1800) is None:
+        if wait_for_load(cfg, endpoints, args.products, timeout=1800) is None:
             raise RuntimeError("the load was not indexed everywhere in 30 min")
         rows.append(("indexed everywhere, content included", f"{time.monotonic() - t:.1f} s"))
-        spy = _py_spy(pid, args.profile, "reindex")
+        spy = _py_spy(endpoints.pid, args.profile, "reindex")
         for region in cfg.regions:
             r = reindex(target, region, segments=args.segments)
             rows.append((f"reindex {region}", f"{r.items_per_second:,.0f} items/s ({r.items_scanned:,} items, "
                                               f"{r.contents_applied:,} objects, {r.build_seconds:.1f} s build, "
                                               f"{r.seconds:.1f} s total, ok={r.ok})"))
         _stop(spy)
-        spy = _py_spy(pid, args.profile, "audit")
+        spy = _py_spy(endpoints.pid, args.profile, "audit")
         a = audit(target, segments=args.segments)
         _stop(spy)
         findings = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "none"

@@ -34,11 +34,10 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bench.common import cmdline, machine, percentile, tree_cpu, write_section
 from catalog.config import load_config
@@ -76,7 +75,7 @@ def sandbox_child(mode: str = "") -> Iterator[SupervisorChild]:
             child.stop()
 
 
-def process_kind(supervisor: int) -> Any:
+def process_kind(supervisor: int) -> Callable[[int], str]:
     """pid -> which of :data:`PROCESSES` it is (by its command line)."""
 
     def label(pid: int) -> str:

@@ -151,7 +151,7 @@ def _attribute_map(item: Any) -> dict[str, Any]:
     return {name: _attribute_value(value) for name, value in item.items() if value is not None}
 
 
-def _blob_or_item(kind: str, value: Any) -> Any:
+def _items_of(kind: str, value: Any) -> Any:
     if kind == "map":
         return _attribute_map(value)
     if kind == "list":
@@ -160,7 +160,7 @@ def _blob_or_item(kind: str, value: Any) -> Any:
         return [_attribute_map(item) for item in value]
     if not isinstance(value, dict):
         raise _NotAnItem("tables")
-    return {table: _blob_or_item("list", items) for table, items in value.items()}
+    return {table: _items_of("list", items) for table, items in value.items()}
 
 
 def items_as_json(original: Any) -> Any:
@@ -178,7 +178,7 @@ def items_as_json(original: Any) -> Any:
         try:
             for name, kind in members.items():
                 if light.get(name) is not None:
-                    items[name] = _blob_or_item(kind, light[name])
+                    items[name] = _items_of(kind, light[name])
                     light[name] = [] if kind == "list" else {}
         except _NotAnItem:
             return original(self, context)

@@ -22,16 +22,10 @@ Issue 13 (profiled with py-spy during a 2,000-product ``catalog load --wait``) a
 twice per message (same rule, same clock), and DynamoDB Streams ``GetRecords`` is written with
 ``json.dumps`` from moto's stored records instead of moto's model-driven serializer (~2 ms per
 record; the body is the same JSON, compared in tests/integration/sandbox/test_moto_tuning.py).
-Then, for ``storefront audit``/``reindex`` (profiled during bench/bench_replication.py): DynamoDB
-``Scan`` pages sort the table natively and find ``ExclusiveStartKey`` by binary search instead of
-sorting with ``DynamoType`` comparisons and walking the table on every page (O(table^2) per scan),
-the items of ``Scan``/``Query``/``GetItem``/``BatchGetItem`` answers are written by the
-serializer's rules without its per-member shape lookups (and made plain values with a type
-switch instead of ``dynamo_to_dict``'s isinstance chain), and timestamp strings (S3 listings'
-``LastModified``) are formatted once per value.
-``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three (for side-by-side
-benchmarks). Every request is counted by (service,
-region, action): :func:`request_counts`.
+Then, for ``storefront audit``/``reindex``, the DynamoDB answers and S3 listing timestamps of
+:mod:`sandbox.moto_dynamodb`. ``STOREFRONT_MOTO_TUNING=baseline`` installs only the first three
+(for side-by-side benchmarks). Every request is counted by (service, region, action):
+:func:`request_counts`.
 
 :class:`MotoHost` installs all of them while it runs and restores moto's own on stop, so other
 moto users in the same process (tests) are not affected.
